@@ -1,0 +1,1 @@
+"""Evaluation: extraction, VQA metrics, classification."""

@@ -1,0 +1,269 @@
+"""The `build_dataset` Prefect flow: PDFs in, an MM-Skin-style dataset directory out.
+
+Per book (one Prefect task each, run in parallel): ingest -> extract -> figures -> modality -> demographics ->
+filter, each stage's result cached by content (see flows/cache.py). Then across all books: duplicates ->
+VQA (cached per book on its records) -> export. Scanned pages are OCRed in a process pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows.env import configure_prefect
+
+configure_prefect()
+
+from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+import pipeline.demographics as demographics_mod  # noqa: E402
+import pipeline.extract as extract_mod  # noqa: E402
+import pipeline.figures as figures_mod  # noqa: E402
+import pipeline.filters as filters_mod  # noqa: E402
+import pipeline.ingest as ingest_mod  # noqa: E402
+import pipeline.modality as modality_mod  # noqa: E402
+import pipeline.vqa as vqa_mod  # noqa: E402
+from flows import outputs  # noqa: E402
+from flows.cache import StageCache, make_key  # noqa: E402
+from pipeline.errors import InputError  # noqa: E402
+from schemas import Book, BookEntry, ExtractedBook, Item, Record, Settings, StageReport  # noqa: E402
+
+MMSKIN_VERSION = "0.1.0"
+STAGE_VERSIONS = {
+    "ingest": ingest_mod.VERSION,
+    "extract": extract_mod.VERSION,
+    "figures": figures_mod.VERSION,
+    "modality": modality_mod.VERSION,
+    "demographics": demographics_mod.VERSION,
+    "filter": filters_mod.VERSION,
+    "vqa": vqa_mod.VERSION,
+    "export": outputs.VERSION,
+}
+PER_RECORD_STAGES = ("modality", "demographics", "filter")
+
+
+def stage_settings(settings: Settings) -> dict[str, Any]:
+    """The settings each stage reads (its cache key includes exactly these)."""
+    s = settings.model_dump(mode="json")
+    return {
+        "ingest": {"min_text_chars": s["extract"]["min_text_chars"]},
+        "extract": s["extract"],
+        "figures": {"captions": s["captions"], "align": s["align"]},
+        "modality": s["modality"],
+        "demographics": s["demographics"],
+        "filter": {k: v for k, v in s["filter"].items() if k != "phash_max_distance"},
+        "vqa": s["vqa"],
+    }
+
+
+def input_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Expand directories to the PDFs inside (sorted); report missing or empty inputs as errors."""
+    files, errors = [], []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() == ".pdf")
+            if not found:
+                errors.append(f"{p}: directory has no PDF files")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            errors.append(f"{p}: no such file or directory")
+    unique = list(dict.fromkeys(f.resolve() for f in files))
+    return unique, errors
+
+
+@dataclass
+class BookResult:
+    entry: BookEntry
+    records: list[Record] = field(default_factory=list)
+    reports: list[StageReport] = field(default_factory=list)
+
+
+class OcrPool:
+    """A process pool created on first use (only when some scanned page needs OCR)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def map(self, fn: Callable, jobs: list) -> list:
+        if self.workers <= 1 or len(jobs) <= 1:
+            return list(map(fn, jobs))
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        return list(self._pool.map(fn, jobs))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def _cached(cache: StageCache, entry: BookEntry, stage: str, key: str, type_: Any, compute: Callable[[], Any]):
+    value = cache.get(stage, key, type_)
+    if value is not None:
+        entry.cached_stages.append(stage)
+        return value
+    value = compute()
+    cache.put(stage, key, value, type_)
+    entry.computed_stages.append(stage)
+    return value
+
+
+def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPool) -> BookResult:
+    """Run the per-book stages, each from the cache when its key matches, and write the book's images."""
+    entry = BookEntry(path=str(path), source_pdf=path.name)
+    cache = StageCache(out_dir / ".cache")
+    ss = stage_settings(settings)
+    try:
+        data = path.read_bytes()
+        book_sha = hashlib.sha256(data).hexdigest()
+        entry.book_id = book_sha
+        k_ingest = make_key("ingest", STAGE_VERSIONS["ingest"], ss["ingest"], f"{book_sha}:{path.name}")
+        book = _cached(cache, entry, "ingest", k_ingest, Book, lambda: ingest_mod.ingest(data, path.name, settings.extract))
+        entry.n_pages = book.n_pages
+        k_extract = make_key("extract", STAGE_VERSIONS["extract"], ss["extract"], k_ingest)
+        k_figures = make_key("figures", STAGE_VERSIONS["figures"], ss["figures"], k_extract)
+        keys = {"figures": k_figures}
+        prev = k_figures
+        for stage in PER_RECORD_STAGES:
+            keys[stage] = prev = make_key(stage, STAGE_VERSIONS[stage], ss[stage], prev)
+
+        items_cache: dict[str, list[Item]] = {}
+
+        def figure_items() -> list[Item]:
+            if "items" not in items_cache:
+                def compute_figures():
+                    extracted = _cached(
+                        cache, entry, "extract", k_extract, ExtractedBook,
+                        lambda: extract_mod.extract_book(data, book, settings.extract, mapper=pool.map),
+                    )
+                    items, _report = figures_mod.build_records(extracted, settings.captions, settings.align)
+                    return items
+                items_cache["items"] = _cached(cache, entry, "figures", k_figures, list[Item], compute_figures)
+            return items_cache["items"]
+
+        def with_pixels(records: list[Record]) -> list[Item]:
+            png = {it.record.id: it.png for it in figure_items()}
+            return [Item(record=r, png=png[r.id]) for r in records]
+
+        stage_fns = {
+            "modality": lambda items: modality_mod.assign_modality(items, settings.modality),
+            "demographics": lambda items: demographics_mod.annotate(items, settings.demographics),
+            "filter": lambda items: filters_mod.filter_items(items, settings.filter),
+        }
+        records: list[Record] | None = None
+        reports: list[StageReport] = []
+        for stage in PER_RECORD_STAGES:
+            hit = cache.get(stage, keys[stage], tuple[list[Record], StageReport])
+            if hit is not None:
+                records, report = hit
+                entry.cached_stages.append(stage)
+            else:
+                inputs = with_pixels(records) if records is not None else figure_items()
+                items, report = stage_fns[stage](inputs)
+                records = [it.record for it in items]
+                cache.put(stage, keys[stage], (records, report), tuple[list[Record], StageReport])
+                entry.computed_stages.append(stage)
+            reports.append(report)
+        assert records is not None
+        records = [r.model_copy(update={"image": outputs.image_path(r)}) for r in records]
+        missing = [r for r in records if not (out_dir / r.image).exists()]
+        if missing:
+            outputs.write_images(out_dir, with_pixels(missing))
+        entry.n_records = len(records)
+        return BookResult(entry=entry, records=records, reports=reports)
+    except InputError as exc:
+        entry.status, entry.error = "error", str(exc)
+    except Exception as exc:  # one bad book never stops the others
+        entry.status, entry.error = "error", f"{path.name}: internal error ({type(exc).__name__}: {exc})"
+    return BookResult(entry=entry)
+
+
+@task(name="process-book", cache_policy=NO_CACHE, task_run_name="book-{path.name}")
+def process_book(path: Path, out_dir: Path, settings: Settings, pool: OcrPool) -> BookResult:
+    return process_book_impl(path, out_dir, settings, pool)
+
+
+@task(name="vqa", cache_policy=NO_CACHE)
+def vqa_task(records: list[Record], out_dir: Path, settings: Settings) -> tuple[list[Record], StageReport]:
+    """VQA for one book's records (after duplicate marking), cached on the records' content."""
+    cache = StageCache(out_dir / ".cache")
+    upstream = hashlib.sha256(b"".join(r.model_dump_json().encode() for r in records)).hexdigest()
+    key = make_key("vqa", STAGE_VERSIONS["vqa"], stage_settings(settings)["vqa"], upstream)
+    hit = cache.get("vqa", key, tuple[list[Record], StageReport])
+    if hit is not None:
+        return hit
+    result = vqa_mod.generate_vqa(records, settings.vqa)
+    cache.put("vqa", key, result, tuple[list[Record], StageReport])
+    return result
+
+
+@dataclass
+class BuildResult:
+    manifest: dict
+    records: list[Record]
+    seconds: float
+
+
+@flow(name="build_dataset", log_prints=False)
+def build_dataset(inputs: list[str], out_dir: str, settings: Settings | None = None, workers: int = 0) -> BuildResult:
+    """Build (or update) a dataset directory from PDF files and directories of PDFs."""
+    t0 = time.perf_counter()
+    settings = settings or Settings()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files, input_errors = input_files([Path(p) for p in inputs])
+    n_workers = workers or settings.workers or os.cpu_count() or 1
+    pool = OcrPool(n_workers)
+    try:
+        with outputs.progress(len(files)) as advance:
+            futures = [process_book.submit(f, out, settings, pool) for f in files]
+            results = []
+            for fut in futures:
+                results.append(fut.result())
+                advance(results[-1].entry.source_pdf)
+    finally:
+        pool.close()
+    ok = [r for r in results if r.entry.status == "ok"]
+    all_records = [rec for r in ok for rec in r.records]
+    deduped, dup_report = filters_mod.mark_duplicates(all_records, settings.filter.phash_max_distance)
+    by_book: dict[str, list[Record]] = {}
+    for rec in deduped:
+        by_book.setdefault(rec.book_id, []).append(rec)
+    vqa_futures = [vqa_task.submit(by_book.get(r.entry.book_id, []), out, settings) for r in ok]
+    final: list[Record] = []
+    vqa_reports: list[StageReport] = []
+    for r, fut in zip(ok, vqa_futures):
+        recs, rep = fut.result()
+        final += recs
+        vqa_reports.append(rep)
+        r.entry.n_records = len(recs)
+        r.entry.n_kept = sum(x.kept for x in recs)
+    manifest = outputs.export_dataset(
+        out,
+        final,
+        books=[r.entry for r in results],
+        input_errors=input_errors,
+        stage_reports=[rep for r in ok for rep in r.reports] + [dup_report] + vqa_reports,
+        settings=settings,
+        versions={"mmskin": MMSKIN_VERSION, **STAGE_VERSIONS},
+    )
+    return BuildResult(manifest=manifest, records=final, seconds=time.perf_counter() - t0)
+
+
+def clear_cache(out_dir: Path) -> None:
+    shutil.rmtree(out_dir / ".cache", ignore_errors=True)

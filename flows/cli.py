@@ -1,0 +1,162 @@
+"""The `mmskin` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Turn dermatology textbook PDFs into an MM-Skin-style dataset.", no_args_is_help=True, add_completion=False)
+eval_app = typer.Typer(help="Evaluate extraction, VQA and classification.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console(stderr=True)
+out_console = Console()
+
+
+def _load_settings(config: Optional[Path]):
+    from schemas import Settings
+
+    if config is None:
+        return Settings()
+    try:
+        return Settings.model_validate_json(config.read_text())
+    except Exception as exc:
+        console.print(f"[red]error:[/red] cannot read settings from {config}: {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def build(
+    books: Annotated[list[Path], typer.Argument(help="PDF files and/or directories of PDFs")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory (created; reused incrementally)")],
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (see `mmskin settings`)")] = None,
+    workers: Annotated[int, typer.Option(help="processes for OCR; 0 = all cores")] = 0,
+) -> None:
+    """Build or update a dataset: extraction, captions, alignment, modality, demographics, filters, VQA, export."""
+    settings = _load_settings(config)
+    t0 = time.perf_counter()
+    from flows.build import build_dataset
+
+    result = build_dataset([str(b) for b in books], str(out), settings, workers)
+    m = result.manifest
+    for err in m["errors"]:
+        console.print(f"[red]error:[/red] {err}")
+    _print_build_summary(m, time.perf_counter() - t0)
+    if m["counts"]["books_ok"] == 0:
+        raise typer.Exit(1)
+
+
+def _print_build_summary(m: dict, seconds: float) -> None:
+    t = Table(title="mmskin build")
+    for col in ("book", "pages", "records", "kept", "computed", "from cache", "status"):
+        t.add_column(col)
+    for b in m["books"]:
+        t.add_row(
+            b["source_pdf"], str(b.get("n_pages") or "-"), str(b["n_records"]), str(b["n_kept"]),
+            ",".join(b["computed_stages"]) or "-", str(len(b["cached_stages"])), b["status"],
+        )
+    out_console.print(t)
+    c = m["counts"]
+    out_console.print(
+        f"records {c['records']}, kept {c['kept']} ({c['figures_kept']} figures), rejected {c['rejected']}, "
+        f"VQA pairs {c['vqa_pairs']}, train/test records {c['train_records']}/{c['test_records']}, "
+        f"modality {c['modality']}, {seconds:.1f} s"
+    )
+    if m["reject_reasons"]:
+        out_console.print("reject reasons: " + ", ".join(f"{k} {v}" for k, v in m["reject_reasons"].items()))
+
+
+@app.command()
+def info(out: Annotated[Path, typer.Argument(help="a dataset directory made by `mmskin build`")]) -> None:
+    """Counts, reject reasons, modality and age/gender tables of a built dataset."""
+    rec_path = out / "records.jsonl"
+    if not rec_path.exists():
+        console.print(f"[red]error:[/red] {rec_path} not found: is {out} a dataset built by `mmskin build`?")
+        raise typer.Exit(2)
+    records = [json.loads(line) for line in rec_path.read_text().splitlines() if line.strip()]
+    kept = [r for r in records if r["kept"]]
+    out_console.print(f"{out}: {len(records)} records, {len(kept)} kept, {len(records) - len(kept)} rejected")
+    reasons = Counter(x for r in records for x in r["reject_reasons"])
+    _table("reject reasons", ["reason", "records"], sorted(reasons.items(), key=lambda kv: -kv[1]))
+    _table("modality (kept)", ["modality", "records"], sorted(Counter(r["modality"] for r in kept).items()))
+    _table("age group x gender (kept)", ["age group", "gender", "records"],
+           sorted(Counter((r.get("age_group") or "unknown", r.get("gender") or "unknown") for r in kept).items()))
+    per_book = Counter((r["source_pdf"], r["kept"]) for r in records)
+    books = sorted({r["source_pdf"] for r in records})
+    _table("books", ["book", "kept", "rejected"], [(b, per_book[(b, True)], per_book[(b, False)]) for b in books])
+
+
+def _table(title: str, cols: list[str], rows) -> None:
+    t = Table(title=title)
+    for c in cols:
+        t.add_column(c)
+    for row in rows:
+        if len(row) == 2 and isinstance(row[0], tuple):
+            row = (*row[0], row[1])
+        t.add_row(*[str(x) for x in row])
+    out_console.print(t)
+
+
+SCHEMA_MODELS = ("record", "book", "page", "figure", "caption", "vqapair", "manifest", "settings")
+
+
+@app.command()
+def schema(model: Annotated[str, typer.Argument(help="one of: " + ", ".join(SCHEMA_MODELS))] = "record") -> None:
+    """Print the JSON Schema of a model (default: Record, the records.jsonl contract)."""
+    import schemas
+
+    models = {
+        "record": schemas.Record, "book": schemas.Book, "page": schemas.Page, "figure": schemas.Figure,
+        "caption": schemas.Caption, "vqapair": schemas.VQAPair, "manifest": schemas.DatasetManifest,
+        "settings": schemas.Settings,
+    }
+    if model.lower() not in models:
+        console.print(f"[red]error:[/red] unknown model {model!r}; choose from {', '.join(SCHEMA_MODELS)}")
+        raise typer.Exit(2)
+    sys.stdout.write(json.dumps(models[model.lower()].model_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def settings() -> None:
+    """Print the default settings as JSON (edit and pass to `mmskin build --config`)."""
+    from schemas import Settings
+
+    sys.stdout.write(Settings().model_dump_json(indent=2) + "\n")
+
+
+@eval_app.command("extraction")
+def eval_extraction(
+    truth: Annotated[Path, typer.Option(help="a *.truth.json file or a directory of them (sample_pdfs format)")],
+    records: Annotated[Path, typer.Option(help="records.jsonl of a build")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON here")] = None,
+) -> None:
+    """Figure precision/recall/F1 (IoU >= 0.5), caption accuracy and pair F1 per book."""
+    from eval.extraction import evaluate, scores_table
+
+    for p in (truth, records):
+        if not p.exists():
+            console.print(f"[red]error:[/red] {p} not found")
+            raise typer.Exit(2)
+    scores = evaluate(truth, records)
+    t = Table(title="extraction")
+    cols = ["book", "truth", "pred", "matched", "P", "R", "F1", "caption acc", "pair F1"]
+    for c in cols:
+        t.add_column(c)
+    for s in scores:
+        t.add_row(s.book, str(s.n_truth), str(s.n_pred), str(s.matched), f"{s.precision:.3f}", f"{s.recall:.3f}",
+                  f"{s.f1:.3f}", "-" if s.caption_accuracy is None else f"{s.caption_accuracy:.3f}",
+                  "-" if s.pair_f1 is None else f"{s.pair_f1:.3f}")
+    out_console.print(t)
+    if json_out:
+        json_out.write_text(json.dumps(scores_table(scores), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,116 @@
+"""The output directory: images/, records.jsonl, MM-Skin C/O/D files, LLaVA conversations, manifest.json."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from flows.cache import atomic_write_bytes
+from pipeline import export as export_mod
+from schemas import BookEntry, DatasetManifest, Item, Record, Settings, StageReport
+
+VERSION = export_mod.VERSION
+IMAGES = "images"
+
+
+def image_path(rec: Record) -> str:
+    return f"{IMAGES}/{rec.id}.png"
+
+
+def write_images(out_dir: Path, items: list[Item]) -> None:
+    for it in items:
+        atomic_write_bytes(out_dir / image_path(it.record), it.png)
+
+
+def _dump(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode()
+
+
+@contextlib.contextmanager
+def progress(n_books: int) -> Iterator:
+    """A rich progress bar over books on a terminal; silent otherwise."""
+    if not sys.stderr.isatty() or n_books == 0:
+        yield lambda name: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]books"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        transient=True,
+    ) as bar:
+        t = bar.add_task("", total=n_books)
+        yield lambda name: bar.update(t, advance=1, description=name)
+
+
+def merge_reports(reports: list[StageReport]) -> list[StageReport]:
+    merged: dict[str, StageReport] = {}
+    for rep in reports:
+        merged[rep.stage] = merged[rep.stage].merge(rep) if rep.stage in merged else rep
+    return list(merged.values())
+
+
+def export_dataset(
+    out_dir: Path,
+    records: list[Record],
+    books: list[BookEntry],
+    input_errors: list[str],
+    stage_reports: list[StageReport],
+    settings: Settings,
+    versions: dict[str, str],
+) -> dict:
+    """Write every output file; remove images no record points to. Returns the manifest as a dict."""
+    records = sorted(records, key=lambda r: (r.source_pdf, r.book_id, r.page, r.bbox[1], r.bbox[0], r.id))
+    records = export_mod.assign_splits(records, settings.export)
+    files: dict[str, bytes] = {}
+    files["records.jsonl"] = "".join(r.model_dump_json() + "\n" for r in records).encode()
+    for name, rows in export_mod.mmskin_views(records).items():
+        files[name] = _dump(rows)
+    for split in ("train", "test"):
+        files[f"llava_{split}.json"] = _dump(export_mod.llava_conversations(records, split))
+    for name, data in files.items():
+        path = out_dir / name
+        if not path.exists() or path.read_bytes() != data:
+            atomic_write_bytes(path, data)
+    wanted = {r.image for r in records}
+    img_dir = out_dir / IMAGES
+    if img_dir.exists():
+        for p in img_dir.iterdir():
+            if f"{IMAGES}/{p.name}" not in wanted:
+                p.unlink()
+    reasons = Counter(reason for r in records for reason in r.reject_reasons)
+    kept = [r for r in records if r.kept]
+    counts = {
+        "books": len(books),
+        "books_ok": sum(b.status == "ok" for b in books),
+        "records": len(records),
+        "kept": len(kept),
+        "rejected": len(records) - len(kept),
+        "figures_kept": len({r.figure_id for r in kept}),
+        "needs_review": sum(r.needs_review for r in kept),
+        "vqa_pairs": sum(len(r.vqa) for r in kept),
+        "train_records": sum(r.split == "train" for r in kept),
+        "test_records": sum(r.split == "test" for r in kept),
+        "modality": dict(sorted(Counter(r.modality for r in kept).items())),
+        "gender": dict(sorted(Counter(r.gender or "unknown" for r in kept).items())),
+        "age_group": dict(sorted(Counter(r.age_group or "unknown" for r in kept).items())),
+    }
+    manifest = DatasetManifest(
+        mmskin_version=versions.get("mmskin", "?"),
+        stage_versions={k: v for k, v in versions.items() if k != "mmskin"},
+        settings=settings.model_dump(mode="json"),
+        books=books,
+        errors=input_errors + [b.error for b in books if b.error],
+        stages=merge_reports(stage_reports),
+        counts=counts,
+        reject_reasons=dict(sorted(reasons.items())),
+        files={name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    )
+    data = manifest.model_dump(mode="json")
+    atomic_write_bytes(out_dir / "manifest.json", _dump(data))
+    return data

@@ -1,0 +1,6 @@
+"""Caption detection: which text blocks are figure captions, and their full text."""
+
+from pipeline.captions.detector import find_captions
+
+VERSION = "1"
+__all__ = ["VERSION", "find_captions"]

@@ -1,0 +1,103 @@
+"""Extract: text blocks, embedded images, vector figures and (for scanned pages) OCR words and figure regions.
+
+``extract_book`` is pure: it takes the PDF bytes and returns an ExtractedBook. Scanned pages are handed to
+``mapper`` (the built-in ``map`` by default); the flow passes a process pool's map to OCR pages in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+
+import pymupdf
+
+from pipeline.extract.decorations import mark_decorations
+from pipeline.extract.embedded import embedded_images
+from pipeline.extract.images import pixmap_to_numpy, numpy_to_png
+from pipeline.extract.scanned import process_scanned_page
+from pipeline.extract.vector import vector_figures
+from pipeline.ingest import open_pdf
+from schemas import Book, ExtractedBook, Page, TextBlock, TextLine, TextSpan
+from schemas.settings import ExtractSettings
+
+VERSION = "1"
+SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
+
+Mapper = Callable[..., Iterable]
+
+
+def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
+    """The page's text layer as blocks of lines of spans (font, size, bold)."""
+    blocks = []
+    for b in page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)["blocks"]:
+        if b.get("type", 0) != 0:
+            continue
+        lines = []
+        for ln in b["lines"]:
+            spans = [
+                TextSpan(text=s["text"], font=s["font"], size=round(s["size"], 2), bold=bool(s["flags"] & 16))
+                for s in ln["spans"]
+                if s["text"]
+            ]
+            text = "".join(s.text for s in spans).strip()
+            if text:
+                lines.append(TextLine(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=text, spans=spans))
+        if lines:
+            blocks.append(TextBlock(bbox=tuple(round(v, 2) for v in b["bbox"]), lines=lines, source="pdf"))
+    return blocks
+
+
+def digital_page(page: pymupdf.Page, settings: ExtractSettings) -> Page:
+    images, errors = embedded_images(page, settings)
+    try:
+        images += vector_figures(page, settings, avoid=[r.bbox for r in images])
+    except Exception as exc:
+        errors.append(f"page {page.number + 1}: vector figures failed ({exc})")
+    return Page(
+        number=page.number + 1,
+        width=round(page.rect.width, 2),
+        height=round(page.rect.height, 2),
+        scanned=False,
+        text_blocks=text_blocks(page),
+        images=images,
+        errors=errors,
+    )
+
+
+def _scan_job(job: tuple[bytes, int, float, float], settings: ExtractSettings) -> Page:
+    png, number, w, h = job
+    return process_scanned_page(png, number, w, h, settings)
+
+
+def _render_jobs(doc: pymupdf.Document, numbers: list[int], dpi: int) -> Iterator[tuple[bytes, int, float, float]]:
+    for n in numbers:
+        page = doc[n - 1]
+        arr = pixmap_to_numpy(page.get_pixmap(dpi=dpi, alpha=False))
+        yield numpy_to_png(arr), n, round(page.rect.width, 2), round(page.rect.height, 2)
+
+
+def extract_book(data: bytes, book: Book, settings: ExtractSettings | None = None, mapper: Mapper = map) -> ExtractedBook:
+    """Extract every page of a book. Pages without a text layer are rendered and OCRed via ``mapper``."""
+    settings = settings or ExtractSettings()
+    doc = open_pdf(data, book.source_pdf)
+    try:
+        pages: dict[int, Page] = {}
+        scanned = [p.number for p in book.pages if not p.has_text_layer]
+        for info in book.pages:
+            if info.has_text_layer:
+                try:
+                    pages[info.number] = digital_page(doc[info.number - 1], settings)
+                except Exception as exc:
+                    pages[info.number] = Page(
+                        number=info.number, width=info.width, height=info.height, scanned=False,
+                        errors=[f"page {info.number}: extraction failed ({exc})"],
+                    )
+        job = partial(_scan_job, settings=settings)
+        for start in range(0, len(scanned), SCAN_BATCH):
+            batch = list(_render_jobs(doc, scanned[start : start + SCAN_BATCH], settings.render_dpi))
+            for page in mapper(job, batch):
+                pages[page.number] = page
+        ordered = mark_decorations([pages[n] for n in sorted(pages)], settings)
+        return ExtractedBook(book=book, pages=ordered)
+    finally:
+        doc.close()

@@ -1,0 +1,52 @@
+"""Decorations: logos, icons, rules, tiny images and images repeated on many pages are not figures.
+
+They stay in the output as rejected regions with a reason code.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from schemas import Page
+from schemas.settings import ExtractSettings
+
+SMALL = "decoration_small"
+REPEATED = "decoration_repeated"
+RULE = "decoration_rule"
+REASONS = (SMALL, REPEATED, RULE)
+RULE_ASPECT = 12.0  # a box this many times longer than high (or the reverse) is a rule or a bar, not a figure
+POSITION_GRID_PT = 6.0  # vector regions at the same place (to this grid) on many pages are watermarks/furniture
+
+
+def _position_key(bbox) -> tuple[int, ...]:
+    return tuple(round(v / POSITION_GRID_PT) for v in bbox)
+
+
+def mark_decorations(pages: list[Page], settings: ExtractSettings) -> list[Page]:
+    """Return pages whose decoration images carry reject reasons. Works on a whole book (repeats)."""
+    pages_by_digest: dict[str, set[int]] = defaultdict(set)
+    pages_by_position: dict[tuple[int, ...], set[int]] = defaultdict(set)
+    for page in pages:
+        for region in page.images:
+            pages_by_digest[region.digest].add(page.number)
+            if region.kind == "vector":
+                pages_by_position[_position_key(region.bbox)].add(page.number)
+    out = []
+    for page in pages:
+        page = page.model_copy(deep=True)
+        for region in page.images:
+            x0, y0, x1, y1 = region.bbox
+            w, h = x1 - x0, y1 - y0
+            reasons = []
+            if min(w, h) < settings.min_image_pt:
+                reasons.append(SMALL)
+            if max(w, h) / max(min(w, h), 1e-6) >= RULE_ASPECT:
+                reasons.append(RULE)
+            repeats = len(pages_by_digest[region.digest])
+            if region.kind == "vector":
+                repeats = max(repeats, len(pages_by_position[_position_key(region.bbox)]))
+            if repeats >= settings.repeated_image_pages:
+                reasons.append(REPEATED)
+            region.reject_reasons = sorted(set(region.reject_reasons) | set(reasons))
+        out.append(page)
+    return out

@@ -1,0 +1,84 @@
+"""Small pixel helpers shared by the extractors: Pixmap -> RGB, numpy <-> PNG, digests."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pymupdf
+from PIL import Image
+
+from schemas import ImageRegion
+
+
+def pixmap_to_rgb(pix: pymupdf.Pixmap) -> pymupdf.Pixmap:
+    """Any Pixmap (gray, CMYK, indexed, with alpha) -> RGB without alpha, composited on white."""
+    if pix.alpha:
+        # composite on white so transparent areas do not turn black
+        arr = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)
+        alpha = arr[..., -1:].astype(np.float32) / 255.0
+        colour = pymupdf.Pixmap(pix, 0)  # drop alpha
+        if colour.colorspace is None or colour.colorspace.n != 3:
+            colour = pymupdf.Pixmap(pymupdf.csRGB, colour)
+        rgb = np.frombuffer(colour.samples, dtype=np.uint8).reshape(colour.height, colour.width, 3)
+        out = (rgb.astype(np.float32) * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+        return numpy_to_pixmap(out)
+    if pix.colorspace is None or pix.colorspace.n != 3:
+        return pymupdf.Pixmap(pymupdf.csRGB, pix)
+    return pix
+
+
+def pixmap_to_numpy(pix: pymupdf.Pixmap) -> np.ndarray:
+    pix = pixmap_to_rgb(pix)
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3).copy()
+
+
+def numpy_to_pixmap(arr: np.ndarray) -> pymupdf.Pixmap:
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    h, w = arr.shape[:2]
+    return pymupdf.Pixmap(pymupdf.csRGB, w, h, arr.tobytes(), False)
+
+
+def numpy_to_png(arr: np.ndarray, max_side: int | None = None) -> bytes:
+    img = Image.fromarray(np.ascontiguousarray(arr, dtype=np.uint8))
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    if max_side and max(img.size) > max_side:
+        scale = max_side / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
+
+
+def png_to_numpy(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(png)) as img:
+        return img.size
+
+
+def pixel_digest(arr: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(str(arr.shape).encode())
+    h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def make_region(arr: np.ndarray, bbox, kind: str, max_side: int, xref: int | None = None) -> ImageRegion:
+    """An ImageRegion from RGB pixels: PNG (downscaled to ``max_side``), its size, and a pixel digest."""
+    png = numpy_to_png(arr, max_side)
+    w, h = png_size(png)
+    return ImageRegion(
+        bbox=tuple(round(float(v), 2) for v in bbox),
+        kind=kind,
+        png=png,
+        width=w,
+        height=h,
+        xref=xref,
+        digest=pixel_digest(arr),
+    )

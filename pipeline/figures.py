@@ -1,0 +1,105 @@
+"""Figures stage: captions + alignment + panels on every page of an extracted book -> one Record per region.
+
+Every region becomes a record. Regions that are not figures (decorations, uncaptioned vector clusters) and
+figures without a caption are kept in the output as rejected records with a reason code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pipeline import align as align_mod
+from pipeline import panels as panels_mod
+from pipeline.captions import VERSION as CAPTIONS_VERSION
+from pipeline.captions import find_captions
+from pipeline.extract.decorations import REASONS as DECORATION_REASONS
+from schemas import ExtractedBook, Item, Record, StageReport
+from schemas.settings import AlignSettings, CaptionSettings
+
+VERSION = f"1-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
+
+NO_CAPTION = "no_caption"
+VECTOR_UNCAPTIONED = "vector_uncaptioned"
+# reasons that say "this region is not a figure at all" (as opposed to "a figure we do not keep")
+NOT_A_FIGURE = frozenset(DECORATION_REASONS) | {VECTOR_UNCAPTIONED}
+
+
+def record_id(book_id: str, page: int, bbox) -> str:
+    key = f"{book_id}:{page}:" + ",".join(f"{v:.1f}" for v in bbox)
+    return f"{book_id[:10]}-p{page:04d}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+
+
+def build_records(
+    extracted: ExtractedBook, caption_settings: CaptionSettings | None = None, align_settings: AlignSettings | None = None
+) -> tuple[list[Item], StageReport]:
+    """Records (with pixels) for every image region of the book, in page and reading order."""
+    book = extracted.book
+    report = StageReport(stage="figures")
+    items: list[Item] = []
+    for page in extracted.pages:
+        captions = find_captions(page, caption_settings)
+        candidates = [r for r in page.images if not r.reject_reasons]
+        figures = align_mod.align_page(candidates, captions, page.number, align_settings)
+        for fig in figures:
+            fig = panels_mod.assign_panels(fig)
+            label = fig.caption.label if fig.caption else None
+            figure_id = record_id(book.book_id, page.number, fig.bbox)
+            for panel in fig.panels:
+                region = candidates[panel.region_index]
+                rec = Record(
+                    id=record_id(book.book_id, page.number, region.bbox),
+                    source_pdf=book.source_pdf,
+                    book_id=book.book_id,
+                    page=page.number,
+                    bbox=region.bbox,
+                    image="",
+                    figure_label=label,
+                    figure_id=figure_id,
+                    panel=panel.panel,
+                    caption=fig.caption.text if fig.caption else "",
+                    subcaption=panel.subcaption,
+                    width=region.width,
+                    height=region.height,
+                    region_kind=region.kind,
+                )
+                if fig.caption is None:
+                    rec.reject(VECTOR_UNCAPTIONED if region.kind == "vector" else NO_CAPTION)
+                items.append(Item(record=rec, png=region.png))
+        for region in page.images:
+            if region.reject_reasons:
+                rec = Record(
+                    id=record_id(book.book_id, page.number, region.bbox),
+                    source_pdf=book.source_pdf,
+                    book_id=book.book_id,
+                    page=page.number,
+                    bbox=region.bbox,
+                    image="",
+                    width=region.width,
+                    height=region.height,
+                    region_kind=region.kind,
+                )
+                for reason in region.reject_reasons:
+                    rec.reject(reason)
+                items.append(Item(record=rec, png=region.png))
+    _dedupe_ids(items)
+    for it in items:
+        report.seen += 1
+        if it.record.kept:
+            report.kept += 1
+        else:
+            report.dropped += 1
+            for r in it.record.reject_reasons:
+                report.drop(r)
+    return items, report
+
+
+def _dedupe_ids(items: list[Item]) -> None:
+    """Two placements of the same box on a page (rare: stacked images) get distinct ids."""
+    seen: dict[str, int] = {}
+    for it in items:
+        rid = it.record.id
+        if rid in seen:
+            seen[rid] += 1
+            it.record.id = f"{rid}-{seen[rid]}"
+        else:
+            seen[rid] = 0

@@ -1,0 +1,70 @@
+"""Ingest: hash a PDF, count its pages and tell which pages carry a usable text layer."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pymupdf
+
+from pipeline.errors import InputError
+from schemas import Book, PageInfo
+from schemas.settings import ExtractSettings
+
+VERSION = "1"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def open_pdf(data: bytes, name: str = "input") -> pymupdf.Document:
+    """Open PDF bytes, raising InputError with a one-line reason for anything we cannot read."""
+    if not data:
+        raise InputError(f"{name}: empty file")
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise InputError(f"{name}: not a PDF (no %PDF header)")
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # PyMuPDF raises several types for damaged files
+        raise InputError(f"{name}: corrupt PDF ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    if doc.needs_pass or doc.is_encrypted:
+        doc.close()
+        raise InputError(f"{name}: encrypted PDF (needs a password)")
+    if doc.page_count == 0:
+        doc.close()
+        raise InputError(f"{name}: PDF has no pages")
+    return doc
+
+
+def page_has_text_layer(page: pymupdf.Page, min_chars: int) -> bool:
+    text = page.get_text("text")
+    return sum(1 for ch in text if ch.isalnum()) >= min_chars
+
+
+def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None) -> Book:
+    """Describe a PDF: content hash, page count, and per page its size and whether it has a text layer."""
+    settings = settings or ExtractSettings()
+    doc = open_pdf(data, source_pdf)
+    try:
+        pages = []
+        for page in doc:
+            try:
+                n_images = len(page.get_images(full=True))
+                has_text = page_has_text_layer(page, settings.min_text_chars)
+            except Exception as exc:
+                raise InputError(f"{source_pdf}: page {page.number + 1} unreadable ({exc})") from None
+            pages.append(
+                PageInfo(
+                    number=page.number + 1,
+                    width=round(page.rect.width, 2),
+                    height=round(page.rect.height, 2),
+                    has_text_layer=has_text,
+                    n_images=n_images,
+                )
+            )
+        title = (doc.metadata or {}).get("title") or None
+        return Book(
+            book_id=sha256_bytes(data), source_pdf=source_pdf, n_pages=doc.page_count, pages=pages, title=title
+        )
+    finally:
+        doc.close()

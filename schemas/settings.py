@@ -1,0 +1,168 @@
+"""One settings object for the whole pipeline, with documented defaults.
+
+Each stage reads only its own section; the build cache keys a stage's result on that section (plus the
+sections of the stages before it), so changing, say, ``filter.min_side_px`` recomputes the filter stage and
+the stages after it, never extraction.
+
+Every value can be set from the environment: ``MMSKIN_FILTER__MIN_SIDE_PX=256``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ExtractSettings(BaseModel):
+    render_dpi: int = Field(150, description="dpi at which scanned pages are rendered for OCR and region finding")
+    min_text_chars: int = Field(
+        20, description="a page whose text layer has fewer characters than this is treated as scanned"
+    )
+    ocr_lang: str = Field("eng", description="tesseract language")
+    ocr_min_conf: float = Field(30.0, description="OCR words below this confidence (0-100) are dropped")
+    ocr_psm: int = Field(3, description="tesseract page segmentation mode")
+    max_image_px: int = Field(
+        2048, description="longest side of a stored region image; larger ones are downscaled"
+    )
+    min_image_pt: float = Field(
+        24.0, description="an embedded image smaller than this (either side, PDF points) is a decoration"
+    )
+    repeated_image_pages: int = Field(
+        3, description="an image (same pixels) shown on this many pages or more is a decoration (logo, icon)"
+    )
+    scan_min_region_frac: float = Field(
+        0.01, description="a scanned-page region below this fraction of the page area is not a figure"
+    )
+    scan_white_level: int = Field(235, description="grey level above which a scanned pixel counts as paper")
+    scan_text_pad_px: int = Field(2, description="padding around OCR words masked out before region finding")
+    scan_min_nonwhite_frac: float = Field(
+        0.45, description="a scanned region must be at least this fraction non-paper pixels (photos, not text)"
+    )
+    vector_min_drawings: int = Field(
+        8, description="a cluster of at least this many vector drawings can be a figure"
+    )
+    vector_min_area_frac: float = Field(0.02, description="minimum page-area fraction of a vector figure")
+    vector_render_dpi: int = Field(200, description="dpi at which vector figures are rendered to pixels")
+
+
+class CaptionSettings(BaseModel):
+    max_caption_chars: int = Field(1500, description="a caption longer than this is cut")
+    labels: list[str] = Field(
+        default_factory=lambda: ["Fig", "Figure", "Figs", "Plate"],
+        description="caption label words (matched case-insensitively, with an optional full stop)",
+    )
+
+
+class AlignSettings(BaseModel):
+    max_gap_pt: float = Field(
+        72.0, description="largest vertical gap between a figure and its caption (PDF points)"
+    )
+    min_overlap_frac: float = Field(
+        0.3, description="minimum horizontal overlap (fraction of the narrower box) for caption and image"
+    )
+    max_regions_per_caption: int = Field(8, description="most image regions one caption can own")
+
+
+class ModalitySettings(BaseModel):
+    review_threshold: float = Field(
+        0.6, description="records whose modality confidence is below this are marked needs_review"
+    )
+    caption_weight: float = Field(
+        0.6, description="weight of caption cues against image features when both speak"
+    )
+
+
+class DemographicsSettings(BaseModel):
+    """Rule-based patient age/gender mining from caption text (``pipeline/demographics.py``)."""
+
+    enabled: bool = Field(True, description="mine age and gender; when false every record gets empty demographics")
+    max_age: float = Field(
+        120.0, ge=0, le=120, description="an age mention above this many years is ignored (never capped to it)"
+    )
+    decade_offset: float = Field(
+        5.0, description='"in her 60s" / "in his sixties" = decade + this (60s -> 65)'
+    )
+    decade_early_offset: float = Field(2.0, description='"in her early 60s" = decade + this (62)')
+    decade_mid_offset: float = Field(5.0, description='"in his mid-60s" = decade + this (65)')
+    decade_late_offset: float = Field(8.0, description='"in her late 60s" = decade + this (68)')
+    weeks_per_year: float = Field(52.1775, description='"8-week-old" = 8 / this years')
+    days_per_year: float = Field(365.25, description='"10-day-old" = 10 / this years')
+    newborn_age: float | None = Field(
+        None,
+        description='age given to a "newborn"/"neonate" with no number; None = age group infant only. '
+        "(The dev labels use 0.0; set 0.0 to follow them.)",
+    )
+    boy_girl_child_group: bool = Field(
+        False,
+        description='a "boy"/"girl" with no number gives age group child; off by default because the words '
+        "also cover adolescents and the dev labels leave the group empty",
+    )
+    pronouns: bool = Field(
+        True, description="use he/his/him, she/her as weak gender evidence when no gendered noun names the patient"
+    )
+    age_decimals: int = Field(2, ge=0, description="ages are rounded to this many decimals (8 months = 0.67)")
+
+
+class FilterSettings(BaseModel):
+    min_side_px: int = Field(128, description="records whose shorter image side is below this are rejected")
+    blank_std: float = Field(6.0, description="an image whose grey-level std is below this is blank")
+    phash_max_distance: int = Field(
+        6, description="perceptual-hash Hamming distance at or below which two images are duplicates"
+    )
+    face_min_frac: float = Field(
+        0.04, description="a detected face must cover at least this fraction of the image's shorter side squared"
+    )
+    face_min_neighbors: int = Field(6, description="Haar cascade minNeighbors")
+    overlay_min_score: float = Field(0.5, description="score above which an image counts as annotated")
+    overlay_min_ocr_words: int = Field(1, description="OCR words inside an image that count as an overlay")
+    ocr_overlay: bool = Field(True, description="run OCR inside images to find text overlays")
+    sensitive_terms: list[str] = Field(
+        default_factory=lambda: [
+            "genital",
+            "genitalia",
+            "penis",
+            "penile",
+            "vulva",
+            "vulvar",
+            "vagina",
+            "vaginal",
+            "scrotum",
+            "scrotal",
+            "perianal",
+            "anus",
+            "anal",
+            "breast",
+            "nipple",
+            "buttock",
+            "groin",
+        ],
+        description="caption words that mark an image of a sensitive anatomical site",
+    )
+    reject_needs_review: bool = False
+
+
+class VQASettings(BaseModel):
+    generator: str = Field("template", description="'template' (offline) or 'openai'")
+    max_pairs: int = Field(4, description="questions generated per record")
+
+
+class ExportSettings(BaseModel):
+    test_fraction: float = Field(0.2, description="share of figures (not records) in the test split")
+    split_seed: str = Field("mmskin", description="salt of the deterministic figure-level split")
+    image_format: str = Field("png", description="format of exported images")
+
+
+class Settings(BaseSettings):
+    """All pipeline settings. Defaults are what the paper-style build uses."""
+
+    model_config = SettingsConfigDict(env_prefix="MMSKIN_", env_nested_delimiter="__", extra="ignore")
+
+    extract: ExtractSettings = ExtractSettings()
+    captions: CaptionSettings = CaptionSettings()
+    align: AlignSettings = AlignSettings()
+    modality: ModalitySettings = ModalitySettings()
+    demographics: DemographicsSettings = DemographicsSettings()
+    filter: FilterSettings = FilterSettings()
+    vqa: VQASettings = VQASettings()
+    export: ExportSettings = ExportSettings()
+    workers: int = Field(0, description="processes for OCR and page work; 0 = all cores")

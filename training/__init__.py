@@ -1,0 +1,1 @@
+"""SkinVL training (LoRA with transformers + peft): see issue 7."""
