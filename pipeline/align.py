@@ -42,6 +42,20 @@ def _between(y_top: float, y_bottom: float, box, x_ref) -> bool:
     return y_top < cy < y_bottom and _x_overlap(box, x_ref) > 0
 
 
+def _union_length(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, float("-inf")
+    for a, b in intervals:
+        if b <= a:
+            continue
+        if a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
 def pair_cost(
     region: ImageRegion, caption: Caption, regions: list[ImageRegion], captions: list[Caption], settings: AlignSettings
 ) -> float:
@@ -51,11 +65,13 @@ def pair_cost(
             top, bottom, penalty = r[3], c[1], 0.0
         else:  # caption above
             top, bottom, penalty = c[3], r[1], ABOVE_PENALTY
-        gap = bottom - top
-        # other regions stacked in between are part of the same figure, not empty space
-        for other in regions:
-            if other is not region and _between(top, bottom, other.bbox, r):
-                gap -= other.bbox[3] - other.bbox[1]
+        # other regions stacked in between (above the caption) are part of the same figure, not empty space
+        covered = sorted(
+            (max(top, o.bbox[1]), min(bottom, o.bbox[3]))
+            for o in regions
+            if o is not region and _between(top, bottom, o.bbox, c)
+        )
+        gap = (bottom - top) - _union_length(covered)
         if any(o is not caption and _between(top, bottom, o.bbox, r) for o in captions):
             return INFEASIBLE
         if gap > settings.max_gap_pt or gap < -0.5 * (c[3] - c[1]):

@@ -46,7 +46,7 @@ def parse_subcaptions(caption: str) -> dict[str, str]:
     marks = []  # (start, end, [letters])
     for m in PAREN_MARK.finditer(body):
         inner = m.group(0)[1:-1]
-        found = re.findall(r"[a-hA-H]", inner)
+        found = re.findall(r"\b[a-hA-H]\b", inner)
         if re.search(r"[-–]", inner) and len(found) == 2:
             a, b = found[0].lower(), found[1].lower()
             found = [chr(c) for c in range(ord(a), ord(b) + 1)]

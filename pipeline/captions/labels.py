@@ -16,7 +16,7 @@ def label_regex(words: list[str]) -> re.Pattern[str]:
 
 # What may follow a caption's label. In-text sentences ("Figure 3 shows ...") continue with a lower-case
 # word; captions continue with punctuation, a capital, a panel marker or nothing.
-AFTER_LABEL = re.compile(r"^(?:\s*$|\s*[.:|—–\-]|\s+[A-Z(\[\"'‘“0-9]|\s*\(|\s+[a-z]\W|\s+[a-z]$)")
+AFTER_LABEL = re.compile(r"^(?:\s*$|\s*(?:and|&|,|to)\s*\d|\s*[.:|—–\-]|\s+[A-Z(\[\"'‘“0-9]|\s*\(|\s+[a-z]\W|\s+[a-z]$)")
 
 
 @dataclass(frozen=True)

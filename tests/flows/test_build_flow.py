@@ -1,0 +1,146 @@
+"""The build flow end to end on the sample books, inside one shared Prefect test harness."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from schemas import DatasetManifest, Record, Settings
+from tests.badpdfs import write_bad_inputs
+from tests.conftest import SAMPLES
+
+pytestmark = [pytest.mark.flow, pytest.mark.xdist_group("flow")]
+
+
+def build(inputs, out: Path, settings: Settings | None = None):
+    from flows.build import build_dataset
+
+    return build_dataset([str(p) for p in inputs], str(out), settings or Settings(), workers=2)
+
+
+def computed(manifest: dict) -> dict[str, list[str]]:
+    return {b["source_pdf"]: b["computed_stages"] for b in manifest["books"]}
+
+
+@pytest.fixture(scope="module")
+def first_build(prefect_harness, sample_pdfs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = build([sample_pdfs], out)
+    return out, result
+
+
+def test_outputs_follow_the_contract(first_build):
+    out, result = first_build
+    for name in ("records.jsonl", "mmskin_c.json", "mmskin_o.json", "mmskin_d.json", "llava_train.json",
+                 "llava_test.json", "manifest.json"):
+        assert (out / name).exists(), name
+    records = [Record.model_validate_json(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    manifest = DatasetManifest.model_validate_json((out / "manifest.json").read_text())
+    assert len(records) == manifest.counts["records"] > 0
+    assert {b.status for b in manifest.books} == {"ok"}
+    assert {b.source_pdf for b in manifest.books} == {p.name for p in SAMPLES.glob("*.pdf")}
+    # every record has its image; rejected ones say why
+    for r in records:
+        assert (out / r.image).exists()
+        assert r.kept == (not r.reject_reasons)
+        assert r.page >= 1 and r.bbox[0] < r.bbox[2] and r.bbox[1] < r.bbox[3]
+    kept = [r for r in records if r.kept]
+    assert kept and all(r.caption and r.vqa and r.split in ("train", "test") for r in kept)
+    # the split is by figure: all panels of a figure on one side
+    sides: dict[str, set] = {}
+    for r in kept:
+        sides.setdefault(r.figure_id, set()).add(r.split)
+    assert all(len(s) == 1 for s in sides.values())
+    # LLaVA conversation format
+    train = json.loads((out / "llava_train.json").read_text())
+    assert train and all(
+        c["conversations"][0]["from"] == "human" and c["conversations"][0]["value"].startswith("<image>\n")
+        and c["conversations"][1]["from"] == "gpt" and (out / c["image"]).exists()
+        for c in train
+    )
+    test_ids = {r.image for r in kept if r.split == "test"}
+    assert not test_ids & {c["image"] for c in train}
+    # per-stage counters and reject reasons are in the manifest
+    stages = {s.stage for s in manifest.stages}
+    assert {"figures", "modality", "demographics", "filter", "duplicates", "vqa"} <= stages
+    assert sum(manifest.reject_reasons.values()) >= manifest.counts["rejected"]
+
+
+def test_second_identical_run_recomputes_nothing_and_is_byte_identical(first_build, tmp_path):
+    out, _ = first_build
+    copy = tmp_path / "again"
+    shutil.copytree(out, copy)
+    before = (copy / "records.jsonl").read_bytes()
+    result = build([SAMPLES], copy)
+    assert all(stages == [] for stages in computed(result.manifest).values()), computed(result.manifest)
+    assert (copy / "records.jsonl").read_bytes() == before
+
+
+def test_adding_a_book_computes_only_that_book(first_build, tmp_path):
+    out, _ = first_build
+    copy = tmp_path / "more"
+    shutil.copytree(out, copy)
+    extra = tmp_path / "extra_book.pdf"
+    doc = pymupdf.open(next(SAMPLES.glob("*digital*.pdf")))
+    doc.select([0, 1])  # a new book (different bytes) made of two sample pages
+    doc.save(extra)
+    result = build([SAMPLES, extra], copy)
+    done = computed(result.manifest)
+    assert done.pop("extra_book.pdf")[:2] == ["ingest", "extract"]
+    assert all(stages == [] for stages in done.values()), done
+
+
+def test_changing_a_later_setting_recomputes_from_that_stage(first_build, tmp_path):
+    out, _ = first_build
+    copy = tmp_path / "filter"
+    shutil.copytree(out, copy)
+    settings = Settings()
+    settings.filter.min_side_px = 4000  # everything becomes low resolution
+    result = build([SAMPLES], copy, settings)
+    assert all(stages == ["filter"] for stages in computed(result.manifest).values()), computed(result.manifest)
+    records = [json.loads(x) for x in (copy / "records.jsonl").read_text().splitlines()]
+    assert records and not any(r["kept"] for r in records)
+    assert result.manifest["reject_reasons"]["low_resolution"] > 0
+
+
+def test_bad_inputs_are_reported_and_the_rest_is_built(prefect_harness, tmp_path):
+    bad = write_bad_inputs(tmp_path / "in")
+    good = next(SAMPLES.glob("*vector*.pdf"))
+    missing = tmp_path / "no_such_dir"
+    empty_dir = tmp_path / "empty_dir"
+    empty_dir.mkdir()
+    out = tmp_path / "out"
+    result = build([tmp_path / "in", good, missing, empty_dir], out)
+    m = result.manifest
+    status = {b["source_pdf"]: (b["status"], b["error"]) for b in m["books"]}
+    assert status[good.name] == ("ok", None)
+    for kind, needle in [("corrupt", "corrupt"), ("encrypted", "encrypted"), ("zero_pages", "no pages"),
+                         ("not_pdf", "not a PDF"), ("empty", "empty")]:
+        st, err = status[bad[kind].name]
+        assert st == "error" and needle in err and "\n" not in err
+    assert any("no_such_dir" in e and "no such file" in e for e in m["errors"])
+    assert any("empty_dir" in e and "no PDF" in e for e in m["errors"])
+    assert m["counts"]["books_ok"] == 1 and m["counts"]["kept"] > 0
+    saved = json.loads((out / "manifest.json").read_text())
+    assert len(saved["errors"]) == 7
+
+
+def test_cli_exit_code_nonzero_only_when_nothing_processed(prefect_harness, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    bad = write_bad_inputs(tmp_path / "in")
+    runner = CliRunner()
+    res = runner.invoke(app, ["build", str(bad["corrupt"]), str(bad["encrypted"]), "--out", str(tmp_path / "o1")])
+    assert res.exit_code == 1, res.output
+    assert "corrupt" in res.output and "encrypted" in res.output
+    good = next(SAMPLES.glob("*vector*.pdf"))
+    res = runner.invoke(app, ["build", str(bad["corrupt"]), str(good), "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["info", str(tmp_path / "o2")])
+    assert res.exit_code == 0 and "reject reasons" in res.output

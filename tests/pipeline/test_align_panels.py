@@ -1,0 +1,80 @@
+from pipeline.align import align_page
+from pipeline.panels import assign_panels, parse_subcaptions, reading_order
+from schemas import Caption, ImageRegion, Panel
+
+
+def region(box):
+    return ImageRegion(bbox=box, kind="embedded", png=b"", width=10, height=10, digest=str(box))
+
+
+def caption(box, label="Fig. 1", text=None):
+    return Caption(page=1, bbox=box, label=label, number=label.split()[-1], text=text or f"{label} text")
+
+
+def owners(figures):
+    return {f.caption.label if f.caption else None: sorted(p.region_index for p in f.panels) for f in figures}
+
+
+def test_caption_below_and_above():
+    regions = [region((50, 100, 250, 250)), region((50, 400, 250, 550))]
+    caps = [caption((50, 256, 250, 270), "Fig. 1"), caption((50, 380, 250, 394), "Fig. 2")]
+    got = owners(align_page(regions, caps, 1))
+    assert got == {"Fig. 1": [0], "Fig. 2": [1]}
+
+
+def test_global_assignment_beats_greedy():
+    # the caption between two figures is nearer the lower image, but the lower image has its own caption
+    # right below it; the one-to-one assignment must give each caption its own figure
+    regions = [region((50, 100, 250, 250)), region((50, 270, 250, 400))]
+    caps = [caption((50, 255, 250, 266), "Fig. 1"), caption((50, 404, 250, 416), "Fig. 2")]
+    assert owners(align_page(regions, caps, 1)) == {"Fig. 1": [0], "Fig. 2": [1]}
+
+
+def test_two_columns_do_not_mix():
+    regions = [region((40, 100, 290, 250)), region((310, 100, 560, 250))]
+    caps = [caption((40, 255, 290, 270), "Fig. 1"), caption((310, 255, 560, 270), "Fig. 2")]
+    assert owners(align_page(regions, caps, 1)) == {"Fig. 1": [0], "Fig. 2": [1]}
+
+
+def test_one_caption_owns_side_by_side_panels_and_a_stack():
+    regions = [region((40, 100, 290, 250)), region((300, 100, 560, 250)), region((40, 260, 290, 400))]
+    caps = [caption((40, 405, 560, 420), "Fig. 3", "Fig. 3 (a) x (b) y (c) z")]
+    assert owners(align_page(regions, caps, 1)) == {"Fig. 3": [0, 1, 2]}
+
+
+def test_caption_beside_figure():
+    regions = [region((40, 100, 300, 300))]
+    caps = [caption((310, 120, 560, 160), "Plate 7")]
+    assert owners(align_page(regions, caps, 1)) == {"Plate 7": [0]}
+
+
+def test_far_caption_leaves_region_uncaptioned():
+    regions = [region((40, 100, 300, 200))]
+    caps = [caption((40, 600, 300, 620), "Fig. 9")]
+    assert owners(align_page(regions, caps, 1)) == {None: [0]}
+
+
+def test_reading_order_rows_then_columns():
+    panels = [Panel(region_index=i, bbox=b) for i, b in enumerate([(300, 100, 500, 200), (40, 105, 280, 195), (40, 220, 280, 300)])]
+    assert [p.region_index for p in reading_order(panels)] == [1, 0, 2]
+
+
+def test_subcaption_forms():
+    assert parse_subcaptions("Fig. 1.4 (a) Plaque on the elbow. (b) Nail pitting.") == {
+        "a": "Plaque on the elbow", "b": "Nail pitting"}
+    assert parse_subcaptions("Figure 2 (A and B) Wheals on the chest") == {"a": "Wheals on the chest", "b": "Wheals on the chest"}
+    assert parse_subcaptions("Fig. 3 A, vesicles on the palm; B, erosions on the sole.") == {
+        "a": "vesicles on the palm", "b": "erosions on the sole"}
+    assert parse_subcaptions("Fig. 4 Left: before treatment. Right: after six weeks.") == {
+        "a": "before treatment", "b": "after six weeks"}
+    assert parse_subcaptions("Fig. 5 (a-c) Three stages of healing") == {k: "Three stages of healing" for k in "abc"}
+    assert parse_subcaptions("Fig. 6 Psoriasis of the scalp.") == {}
+
+
+def test_assign_panels_letters_in_reading_order():
+    from schemas import Figure
+
+    fig = Figure(page=1, caption=caption((40, 300, 560, 320), "Fig. 1.4", "Fig. 1.4 (a) Plaque. (b) Nail pitting."),
+                 panels=[Panel(region_index=0, bbox=(300, 100, 560, 250)), Panel(region_index=1, bbox=(40, 100, 290, 250))])
+    out = assign_panels(fig)
+    assert [(p.region_index, p.panel, p.subcaption) for p in out.panels] == [(1, "a", "Plaque"), (0, "b", "Nail pitting")]

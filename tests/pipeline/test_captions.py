@@ -1,0 +1,77 @@
+from pipeline.captions import find_captions
+from pipeline.captions.builder import join_lines
+from pipeline.captions.labels import label_regex, match_label
+from schemas import Page, TextBlock, TextLine, TextSpan
+
+PATTERN = label_regex(["Fig", "Figure", "Figs", "Plate"])
+
+
+def label(text):
+    m = match_label(text, PATTERN)
+    return (m.label, m.number) if m else None
+
+
+def test_label_forms():
+    assert label("Fig. 5.3 Psoriasis on the elbow.") == ("Fig. 5.3", "5.3")
+    assert label("Figure 12-4 Lichen planus") == ("Figure 12-4", "12-4")
+    assert label("FIG. 3.4 Basal cell carcinoma") == ("FIG. 3.4", "3.4")
+    assert label("FIGURE 1: Purpura on the shoulder") == ("FIGURE 1", "1")
+    assert label("Plate 7 Vitiligo") == ("Plate 7", "7")
+    assert label("Figs. 2.1 and 2.2 Eczema") == ("Figs. 2.1", "2.1")
+    assert label("Fig. 12.4A Melanoma in situ") == ("Fig. 12.4A", "12.4A")
+    assert label("Fig 1. The tourniquet test") == ("Fig 1", "1")
+    assert label("Figure 5 (a) rash (b) bullae") == ("Figure 5", "5")
+
+
+def test_not_captions():
+    assert label("see Fig. 5.3 for an example") is None
+    assert label("Table 2.1 Drugs used in psoriasis") is None
+    assert label("Figure 3 shows the distribution of lesions") is None
+    assert label("Figurative language is rare") is None
+    assert label("Fig. shows") is None
+
+
+def test_join_lines_dehyphenates_and_collapses():
+    assert join_lines(["Fig. 1 Marked hyper-", "keratosis of the  sole"]) == "Fig. 1 Marked hyperkeratosis of the sole"
+    assert join_lines(["Fig. 2 Erythema-", "Multiforme"]) == "Fig. 2 Erythema- Multiforme"
+
+
+def _block(lines, x0=50, y0=100, size=9):
+    tls = []
+    y = y0
+    for text in lines:
+        tls.append(TextLine(bbox=(x0, y, x0 + 200, y + size + 2), text=text, spans=[TextSpan(text=text, size=size)]))
+        y += size + 2
+    return TextBlock(bbox=(x0, y0, x0 + 200, y), lines=tls)
+
+
+def test_find_captions_block_and_in_text_reference():
+    page = Page(
+        number=3, width=600, height=800, scanned=False,
+        text_blocks=[
+            _block(["Psoriasis is common (see Fig. 1.2).", "Fig. 1.3 is another example."], y0=50, size=10),
+            _block(["Fig. 1.2 Chronic plaque psoriasis on the", "extensor surface of the elbow."], y0=300),
+            _block(["Table 1.1 Treatments"], y0=500),
+        ],
+    )
+    caps = find_captions(page)
+    assert [c.label for c in caps] == ["Fig. 1.2"]
+    assert caps[0].text == "Fig. 1.2 Chronic plaque psoriasis on the extensor surface of the elbow."
+    assert caps[0].page == 3
+
+
+def test_caption_continues_into_next_block_but_stops_at_gap_and_new_label():
+    page = Page(
+        number=1, width=600, height=800, scanned=False,
+        text_blocks=[
+            _block(["Figure 2-1 Atopic dermatitis in the"], y0=300),
+            _block(["antecubital fossa of a child."], y0=311),
+            _block(["Body text far below the caption."], y0=400, size=10),
+            _block(["Figure 2-2 Nummular eczema."], y0=600),
+        ],
+    )
+    caps = find_captions(page)
+    assert [c.text for c in caps] == [
+        "Figure 2-1 Atopic dermatitis in the antecubital fossa of a child.",
+        "Figure 2-2 Nummular eczema.",
+    ]
