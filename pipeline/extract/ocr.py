@@ -38,20 +38,38 @@ def ocr_words(img: np.ndarray, scale: float, settings: ExtractSettings) -> list[
     return words
 
 
+COLUMN_GAP_LINES = 2.0  # a gap between words wider than this many line heights separates two columns
+
+
+def _split_line(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Split one OCR line where a wide gap shows it actually runs across two columns."""
+    words = sorted(words, key=lambda w: w.bbox[0])
+    height = max(1.0, sorted(w.bbox[3] - w.bbox[1] for w in words)[len(words) // 2])
+    segments = [[words[0]]]
+    for w in words[1:]:
+        if w.bbox[0] - segments[-1][-1].bbox[2] > COLUMN_GAP_LINES * height:
+            segments.append([w])
+        else:
+            segments[-1].append(w)
+    return segments
+
+
 def words_to_blocks(words: list[OcrWord]) -> list[TextBlock]:
-    """Group OCR words by tesseract's paragraph and line numbers into text blocks."""
+    """Group OCR words into text blocks: by tesseract's paragraph, and by column where a paragraph's lines
+    run across a gutter (side-by-side captions)."""
     paragraphs: dict[tuple[int, int], dict[int, list[OcrWord]]] = {}
     for w in words:
         paragraphs.setdefault((w.block, w.par), {}).setdefault(w.line, []).append(w)
     blocks = []
     for _key, lines in sorted(paragraphs.items()):
-        text_lines = []
+        columns: dict[int, list[TextLine]] = {}
         for _ln, ws in sorted(lines.items()):
-            ws = sorted(ws, key=lambda w: w.bbox[0])
-            box = _union([w.bbox for w in ws])
-            text = " ".join(w.text for w in ws)
-            text_lines.append(TextLine(bbox=box, text=text, spans=[TextSpan(text=text, font="ocr")]))
-        blocks.append(TextBlock(bbox=_union([line.bbox for line in text_lines]), lines=text_lines, source="ocr"))
+            for col, seg in enumerate(_split_line(ws)):
+                text = " ".join(w.text for w in seg)
+                line = TextLine(bbox=_union([w.bbox for w in seg]), text=text, spans=[TextSpan(text=text, font="ocr")])
+                columns.setdefault(col, []).append(line)
+        for _col, text_lines in sorted(columns.items()):
+            blocks.append(TextBlock(bbox=_union([ln.bbox for ln in text_lines]), lines=text_lines, source="ocr"))
     return blocks
 
 

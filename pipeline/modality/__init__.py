@@ -53,7 +53,7 @@ def assign_modality(items: list[Item], settings: ModalitySettings | None = None)
         report.seen += 1
         try:
             img = png_to_numpy(it.png)
-            text = " ".join(t for t in (rec.subcaption, rec.caption) if t)
+            text = rec.subcaption or rec.caption  # a panel's own words beat the whole figure's
             rec.modality, rec.modality_confidence, rec.modality_evidence = classify(img, text, settings)
             rec.needs_review = rec.modality_confidence < settings.review_threshold
             if rec.needs_review:
