@@ -142,19 +142,23 @@ def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPo
         for stage in PER_RECORD_STAGES:
             keys[stage] = prev = make_key(stage, STAGE_VERSIONS[stage], ss[stage], prev)
 
-        items_cache: dict[str, list[Item]] = {}
+        figures_cache: dict[str, tuple[list[Item], StageReport]] = {}
 
-        def figure_items() -> list[Item]:
-            if "items" not in items_cache:
+        def figures_result() -> tuple[list[Item], StageReport]:
+            if "result" not in figures_cache:
                 def compute_figures():
                     extracted = _cached(
                         cache, entry, "extract", k_extract, ExtractedBook,
                         lambda: extract_mod.extract_book(data, book, settings.extract, mapper=pool.map),
                     )
-                    items, _report = figures_mod.build_records(extracted, settings.captions, settings.align)
-                    return items
-                items_cache["items"] = _cached(cache, entry, "figures", k_figures, list[Item], compute_figures)
-            return items_cache["items"]
+                    return figures_mod.build_records(extracted, settings.captions, settings.align)
+                figures_cache["result"] = _cached(
+                    cache, entry, "figures", k_figures, tuple[list[Item], StageReport], compute_figures
+                )
+            return figures_cache["result"]
+
+        def figure_items() -> list[Item]:
+            return figures_result()[0]
 
         def with_pixels(records: list[Record]) -> list[Item]:
             png = {it.record.id: it.png for it in figure_items()}
@@ -165,8 +169,13 @@ def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPo
             "demographics": lambda items: demographics_mod.annotate(items, settings.demographics),
             "filter": lambda items: filters_mod.filter_items(items, settings.filter),
         }
+        # the figures report goes to the manifest; stored on its own so a cached build need not load pixels
+        figures_report = cache.get("figures-report", k_figures, StageReport)
+        if figures_report is None:
+            figures_report = figures_result()[1]
+            cache.put("figures-report", k_figures, figures_report, StageReport)
         records: list[Record] | None = None
-        reports: list[StageReport] = []
+        reports: list[StageReport] = [figures_report]
         for stage in PER_RECORD_STAGES:
             hit = cache.get(stage, keys[stage], tuple[list[Record], StageReport])
             if hit is not None:
@@ -189,7 +198,8 @@ def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPo
     except InputError as exc:
         entry.status, entry.error = "error", str(exc)
     except Exception as exc:  # one bad book never stops the others
-        entry.status, entry.error = "error", f"{path.name}: internal error ({type(exc).__name__}: {exc})"
+        detail = " ".join(str(exc).split())[:300]
+        entry.status, entry.error = "error", f"{path.name}: internal error ({type(exc).__name__}: {detail})"
     return BookResult(entry=entry)
 
 

@@ -56,7 +56,7 @@ def build(
 def _print_build_summary(m: dict, seconds: float) -> None:
     t = Table(title="mmskin build")
     for col in ("book", "pages", "records", "kept", "computed", "from cache", "status"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col == "book")
     for b in m["books"]:
         t.add_row(
             b["source_pdf"], str(b.get("n_pages") or "-"), str(b["n_records"]), str(b["n_kept"]),
@@ -148,7 +148,7 @@ def eval_extraction(
     t = Table(title="extraction")
     cols = ["book", "truth", "pred", "matched", "P", "R", "F1", "caption acc", "pair F1"]
     for c in cols:
-        t.add_column(c)
+        t.add_column(c, no_wrap=c == "book")
     for s in scores:
         t.add_row(s.book, str(s.n_truth), str(s.n_pred), str(s.matched), f"{s.precision:.3f}", f"{s.recall:.3f}",
                   f"{s.f1:.3f}", "-" if s.caption_accuracy is None else f"{s.caption_accuracy:.3f}",

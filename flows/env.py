@@ -19,6 +19,8 @@ DEFAULTS = {
 def configure_prefect() -> None:
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
-    os.environ.setdefault("PREFECT_HOME", str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mmskin" / "prefect"))
+    default_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mmskin" / "prefect"
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(default_home))).expanduser()
+    home.mkdir(parents=True, exist_ok=True)  # Prefect does not create missing parents
     # tesseract in worker processes: one thread each, parallelism comes from processes
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")

@@ -88,9 +88,9 @@ class DemographicsSettings(BaseModel):
     weeks_per_year: float = Field(52.1775, description='"8-week-old" = 8 / this years')
     days_per_year: float = Field(365.25, description='"10-day-old" = 10 / this years')
     newborn_age: float | None = Field(
-        None,
-        description='age given to a "newborn"/"neonate" with no number; None = age group infant only. '
-        "(The dev labels use 0.0; set 0.0 to follow them.)",
+        0.0,
+        description='age in years given to a "newborn"/"neonate" with no number (a newborn is 0 years old, as '
+        "the labelled dev data has it); None = age group infant only.",
     )
     boy_girl_child_group: bool = Field(
         False,

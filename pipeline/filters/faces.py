@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 import cv2
 import numpy as np
@@ -13,12 +13,17 @@ CASCADES = ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml"
 DETECT_SIDE = 512  # images are resized to this longer side before detection
 
 
-@lru_cache(maxsize=None)
+_local = threading.local()  # a CascadeClassifier must not be shared between threads
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-    if clf.empty():
-        raise RuntimeError(f"OpenCV Haar cascade {name} not found in {cv2.data.haarcascades}")
-    return clf
+    cache = _local.__dict__.setdefault("cascades", {})
+    if name not in cache:
+        clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+        if clf.empty():
+            raise RuntimeError(f"OpenCV Haar cascade {name} not found in {cv2.data.haarcascades}")
+        cache[name] = clf
+    return cache[name]
 
 
 def detect_faces(img: np.ndarray, settings: FilterSettings) -> list[tuple[int, int, int, int]]:
