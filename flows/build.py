@@ -123,7 +123,9 @@ def _cached(cache: StageCache, entry: BookEntry, stage: str, key: str, type_: An
     return value
 
 
-def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPool) -> BookResult:
+def process_book_impl(
+    path: Path, out_dir: Path, settings: Settings, pool: OcrPool, progress: outputs.BuildProgress | None = None
+) -> BookResult:
     """Run the per-book stages, each from the cache when its key matches, and write the book's images."""
     entry = BookEntry(path=str(path), source_pdf=path.name)
     cache = StageCache(out_dir / ".cache")
@@ -149,7 +151,10 @@ def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPo
                 def compute_figures():
                     extracted = _cached(
                         cache, entry, "extract", k_extract, ExtractedBook,
-                        lambda: extract_mod.extract_book(data, book, settings.extract, mapper=pool.map),
+                        lambda: extract_mod.extract_book(
+                            data, book, settings.extract, mapper=pool.map,
+                            on_page=progress.pages(path.name, book.n_pages) if progress else None,
+                        ),
                     )
                     return figures_mod.build_records(extracted, settings.captions, settings.align)
                 figures_cache["result"] = _cached(
@@ -204,8 +209,14 @@ def process_book_impl(path: Path, out_dir: Path, settings: Settings, pool: OcrPo
 
 
 @task(name="process-book", cache_policy=NO_CACHE, task_run_name="book-{path.name}")
-def process_book(path: Path, out_dir: Path, settings: Settings, pool: OcrPool) -> BookResult:
-    return process_book_impl(path, out_dir, settings, pool)
+def process_book(
+    path: Path, out_dir: Path, settings: Settings, pool: OcrPool, progress: outputs.BuildProgress | None = None
+) -> BookResult:
+    try:
+        return process_book_impl(path, out_dir, settings, pool, progress)
+    finally:
+        if progress:
+            progress.book_done(path.name)
 
 
 @task(name="vqa", cache_policy=NO_CACHE)
@@ -240,12 +251,9 @@ def build_dataset(inputs: list[str], out_dir: str, settings: Settings | None = N
     n_workers = workers or settings.workers or os.cpu_count() or 1
     pool = OcrPool(n_workers)
     try:
-        with outputs.progress(len(files)) as advance:
-            futures = [process_book.submit(f, out, settings, pool) for f in files]
-            results = []
-            for fut in futures:
-                results.append(fut.result())
-                advance(results[-1].entry.source_pdf)
+        with outputs.BuildProgress(len(files)) as progress:
+            futures = [process_book.submit(f, out, settings, pool, progress) for f in files]
+            results = [fut.result() for fut in futures]
     finally:
         pool.close()
     ok = [r for r in results if r.entry.status == "ok"]
@@ -271,6 +279,7 @@ def build_dataset(inputs: list[str], out_dir: str, settings: Settings | None = N
         stage_reports=[rep for r in ok for rep in r.reports] + [dup_report] + vqa_reports,
         settings=settings,
         versions={"mmskin": MMSKIN_VERSION, **STAGE_VERSIONS},
+        timings={"flow_seconds": round(time.perf_counter() - t0, 3)},
     )
     return BuildResult(manifest=manifest, records=final, seconds=time.perf_counter() - t0)
 

@@ -158,5 +158,20 @@ def eval_extraction(
         json_out.write_text(json.dumps(scores_table(scores), indent=2) + "\n")
 
 
+bench_app = typer.Typer(help="Benchmarks: ratios measured in one run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("incremental")
+def bench_incremental(
+    books: Annotated[list[Path], typer.Argument(help="PDF files and/or directories")],
+) -> None:
+    """A cold build, then an identical one: wall seconds (Prefect start included), ratio, stages recomputed."""
+    from eval.bench import incremental, report
+
+    result = incremental([str(b) for b in books])
+    sys.stdout.write(report(result) + "\n")
+
+
 if __name__ == "__main__":
     app()

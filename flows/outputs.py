@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +30,44 @@ def _dump(obj: Any) -> bytes:
     return (json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode()
 
 
-@contextlib.contextmanager
-def progress(n_books: int) -> Iterator:
-    """A rich progress bar over books on a terminal; silent otherwise."""
-    if not sys.stderr.isatty() or n_books == 0:
-        yield lambda name: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+class BuildProgress:
+    """Rich progress bars on a terminal: one for books, one per book being extracted (pages). Thread-safe.
+    Silent when stderr is not a terminal."""
 
-    with Progress(
-        TextColumn("[bold]books"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
-        transient=True,
-    ) as bar:
-        t = bar.add_task("", total=n_books)
-        yield lambda name: bar.update(t, advance=1, description=name)
+    def __init__(self, n_books: int):
+        self.n_books = n_books
+        self._bar = None
+        self._books = None
+        self._pages: dict[str, object] = {}
+
+    def __enter__(self) -> "BuildProgress":
+        if sys.stderr.isatty() and self.n_books:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            )
+            self._bar.__enter__()
+            self._books = self._bar.add_task("[bold]books", total=self.n_books)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def pages(self, book: str, n_pages: int):
+        """A callback that advances the page bar of ``book``."""
+        if self._bar is None:
+            return lambda _n: None
+        task = self._bar.add_task(f"  {book} pages", total=n_pages)
+        self._pages[book] = task
+        return lambda _n: self._bar.update(task, advance=1)
+
+    def book_done(self, book: str) -> None:
+        if self._bar is not None:
+            if book in self._pages:
+                self._bar.remove_task(self._pages.pop(book))
+            self._bar.update(self._books, advance=1)
 
 
 def merge_reports(reports: list[StageReport]) -> list[StageReport]:
@@ -63,6 +85,7 @@ def export_dataset(
     stage_reports: list[StageReport],
     settings: Settings,
     versions: dict[str, str],
+    timings: dict[str, float] | None = None,
 ) -> dict:
     """Write every output file; remove images no record points to. Returns the manifest as a dict."""
     records = sorted(records, key=lambda r: (r.source_pdf, r.book_id, r.page, r.bbox[1], r.bbox[0], r.id))
@@ -110,6 +133,7 @@ def export_dataset(
         counts=counts,
         reject_reasons=dict(sorted(reasons.items())),
         files={name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        timings=timings or {},
     )
     data = manifest.model_dump(mode="json")
     atomic_write_bytes(out_dir / "manifest.json", _dump(data))

@@ -33,3 +33,4 @@ class DatasetManifest(BaseModel):
     counts: dict[str, Any] = Field(default_factory=dict)
     reject_reasons: dict[str, int] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="output file -> sha256")
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds spent, e.g. flow_seconds")

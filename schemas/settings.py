@@ -112,7 +112,7 @@ class FilterSettings(BaseModel):
     face_min_frac: float = Field(
         0.04, description="a detected face must cover at least this fraction of the image's shorter side squared"
     )
-    face_min_neighbors: int = Field(6, description="Haar cascade minNeighbors")
+    face_min_neighbors: int = Field(9, description="Haar cascade minNeighbors")
     overlay_min_score: float = Field(0.5, description="score above which an image counts as annotated")
     overlay_min_ocr_words: int = Field(1, description="OCR words inside an image that count as an overlay")
     ocr_overlay: bool = Field(True, description="run OCR inside images to find text overlays")

@@ -76,9 +76,17 @@ def _render_jobs(doc: pymupdf.Document, numbers: list[int], dpi: int) -> Iterato
         yield numpy_to_png(arr), n, round(page.rect.width, 2), round(page.rect.height, 2)
 
 
-def extract_book(data: bytes, book: Book, settings: ExtractSettings | None = None, mapper: Mapper = map) -> ExtractedBook:
-    """Extract every page of a book. Pages without a text layer are rendered and OCRed via ``mapper``."""
+def extract_book(
+    data: bytes,
+    book: Book,
+    settings: ExtractSettings | None = None,
+    mapper: Mapper = map,
+    on_page: Callable[[int], None] | None = None,
+) -> ExtractedBook:
+    """Extract every page of a book. Pages without a text layer are rendered and OCRed via ``mapper``.
+    ``on_page(number)`` is called as each page is done (progress reporting)."""
     settings = settings or ExtractSettings()
+    on_page = on_page or (lambda _n: None)
     doc = open_pdf(data, book.source_pdf)
     try:
         pages: dict[int, Page] = {}
@@ -92,11 +100,13 @@ def extract_book(data: bytes, book: Book, settings: ExtractSettings | None = Non
                         number=info.number, width=info.width, height=info.height, scanned=False,
                         errors=[f"page {info.number}: extraction failed ({exc})"],
                     )
+                on_page(info.number)
         job = partial(_scan_job, settings=settings)
         for start in range(0, len(scanned), SCAN_BATCH):
             batch = list(_render_jobs(doc, scanned[start : start + SCAN_BATCH], settings.render_dpi))
             for page in mapper(job, batch):
                 pages[page.number] = page
+                on_page(page.number)
         ordered = mark_decorations([pages[n] for n in sorted(pages)], settings)
         return ExtractedBook(book=book, pages=ordered)
     finally:
