@@ -17,7 +17,7 @@ app = typer.Typer(help="Turn dermatology textbook PDFs into an MM-Skin-style dat
 eval_app = typer.Typer(help="Evaluate extraction, VQA and classification.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 console = Console(stderr=True)
-out_console = Console()
+out_console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes get full-width tables
 
 
 def _load_settings(config: Optional[Path]):
