@@ -23,7 +23,9 @@ from schemas.settings import AlignSettings
 VERSION = "1"
 INFEASIBLE = 1e6
 ABOVE_PENALTY = 6.0  # captions sit below their figure more often than above
-BESIDE_PENALTY = 18.0  # a caption beside its figure is the least common layout
+BESIDE_PENALTY = 18.0  # a caption beside its figure is a less common layout
+NEXT_COLUMN_PENALTY = 60.0  # caption carried to the top of the next column: the last resort
+NEXT_COLUMN_DEPTH = 0.1  # cost per point the carried caption sits below the top of the page
 
 
 def _x_overlap(a, b) -> float:
@@ -81,6 +83,12 @@ def pair_cost(
         gap = c[0] - r[2] if c[0] >= r[2] else r[0] - c[2]
         if 0 <= gap <= settings.max_gap_pt:
             return gap + BESIDE_PENALTY
+    if c[0] >= r[2] - 2 and c[3] <= r[1] + 0.5 * (r[3] - r[1]):
+        # caption carried over to the top of the next column: nothing of its own column may sit above it
+        above = [o for o in regions if _x_overlap(o.bbox, c) > 0 and o.bbox[3] <= c[1]]
+        above += [o for o in captions if o is not caption and _x_overlap(o.bbox, c) > 0 and o.bbox[3] <= c[1]]
+        if not above:
+            return NEXT_COLUMN_PENALTY + NEXT_COLUMN_DEPTH * c[1]
     return INFEASIBLE
 
 

@@ -13,7 +13,8 @@ from pipeline import panels as panels_mod
 from pipeline.captions import VERSION as CAPTIONS_VERSION
 from pipeline.captions import find_captions
 from pipeline.extract.decorations import REASONS as DECORATION_REASONS
-from schemas import ExtractedBook, Item, Record, StageReport
+from pipeline.extract.images import make_region, png_to_numpy
+from schemas import ExtractedBook, Figure, ImageRegion, Item, Panel, Record, StageReport
 from schemas.settings import AlignSettings, CaptionSettings
 
 VERSION = f"1-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
@@ -41,6 +42,7 @@ def build_records(
         candidates = [r for r in page.images if not r.reject_reasons]
         figures = align_mod.align_page(candidates, captions, page.number, align_settings)
         for fig in figures:
+            fig, candidates = split_composite(fig, candidates)
             fig = panels_mod.assign_panels(fig)
             label = fig.caption.label if fig.caption else None
             figure_id = record_id(book.book_id, page.number, fig.bbox)
@@ -91,6 +93,31 @@ def build_records(
             for r in it.record.reject_reasons:
                 report.drop(r)
     return items, report
+
+
+def split_composite(fig: Figure, regions: list[ImageRegion]) -> tuple[Figure, list[ImageRegion]]:
+    """A single raster whose caption names panels is split along white gutters, when the number of pieces
+    found equals the number of panels named. Returns the figure and the (possibly extended) region list."""
+    if fig.caption is None or len(fig.panels) != 1:
+        return fig, regions
+    named = panels_mod.named_panels(fig.caption.text)
+    if len(named) < 2:
+        return fig, regions
+    region = regions[fig.panels[0].region_index]
+    img = png_to_numpy(region.png)
+    boxes = panels_mod.split_by_gutters(img)
+    if len(boxes) != len(named):
+        return fig, regions
+    x0, y0, x1, y1 = region.bbox
+    sx, sy = (x1 - x0) / img.shape[1], (y1 - y0) / img.shape[0]
+    regions = list(regions)
+    panels = []
+    for bx0, by0, bx1, by1 in boxes:
+        bbox = (x0 + bx0 * sx, y0 + by0 * sy, x0 + bx1 * sx, y0 + by1 * sy)
+        sub = make_region(img[by0:by1, bx0:bx1], bbox, region.kind, max(img.shape[:2]))
+        regions.append(sub)
+        panels.append(Panel(region_index=len(regions) - 1, bbox=sub.bbox))
+    return fig.model_copy(update={"panels": panels}), regions
 
 
 def _dedupe_ids(items: list[Item]) -> None:

@@ -84,3 +84,63 @@ def assign_panels(figure: Figure) -> Figure:
         letter = string.ascii_lowercase[k] if k < 26 else None
         out.append(p.model_copy(update={"panel": letter, "subcaption": subs.get(letter) if letter else None}))
     return figure.model_copy(update={"panels": out})
+
+
+GUTTER_WHITE = 235  # grey level above which a gutter pixel counts as white
+GUTTER_FILL = 0.985  # share of white pixels a row/column needs to be part of a gutter
+GUTTER_MIN_FRAC = 0.012  # a gutter is at least this fraction of the image side wide
+MIN_PANEL_FRAC = 0.15  # a panel is at least this fraction of the image side
+
+
+def _runs(mask):
+    """(start, end) of runs of True in a 1-D boolean array."""
+    runs, start = [], None
+    for i, v in enumerate(mask):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask)))
+    return runs
+
+
+def _cuts(white_share, size: int) -> list[tuple[int, int]]:
+    """Spans of content between interior white gutters along one axis."""
+    gutters = [
+        (a, b) for a, b in _runs(white_share >= GUTTER_FILL)
+        if b - a >= max(2, GUTTER_MIN_FRAC * size) and a > 0 and b < size
+    ]
+    spans, pos = [], 0
+    for a, b in gutters:
+        spans.append((pos, a))
+        pos = b
+    spans.append((pos, size))
+    spans = [(a, b) for a, b in spans if b - a >= MIN_PANEL_FRAC * size]
+    return spans
+
+
+def split_by_gutters(img) -> list[tuple[int, int, int, int]]:
+    """Panels of a composite raster, split along white gutters (projection profiles): boxes in pixels
+    (x0, y0, x1, y1) in reading order (rows, then columns within a row). One box when there is no gutter."""
+    import numpy as np
+
+    gray = img.mean(axis=2) if img.ndim == 3 else img
+    white = gray >= GUTTER_WHITE
+    h, w = white.shape
+    boxes = []
+    for y0, y1 in _cuts(white.mean(axis=1), h) or [(0, h)]:
+        band = white[y0:y1]
+        for x0, x1 in _cuts(band.mean(axis=0), w) or [(0, w)]:
+            # trim the panel's own white margins
+            cell = ~band[:, x0:x1]
+            rows, cols = np.where(cell.any(axis=1))[0], np.where(cell.any(axis=0))[0]
+            if len(rows) and len(cols):
+                boxes.append((x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1))
+    return boxes if len(boxes) > 1 else [(0, 0, w, h)]
+
+
+def named_panels(caption: str) -> list[str]:
+    """Panel letters a caption names, in order ("(a) ... (b) ..." -> ["a", "b"])."""
+    return sorted(parse_subcaptions(caption))

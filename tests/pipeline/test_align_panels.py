@@ -78,3 +78,68 @@ def test_assign_panels_letters_in_reading_order():
                  panels=[Panel(region_index=0, bbox=(300, 100, 560, 250)), Panel(region_index=1, bbox=(40, 100, 290, 250))])
     out = assign_panels(fig)
     assert [(p.region_index, p.panel, p.subcaption) for p in out.panels] == [(1, "a", "Plaque"), (0, "b", "Nail pitting")]
+
+
+def _composite(layout="row"):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    img = np.full((200, 420, 3), 255, np.uint8)
+    img[10:190, 5:200] = (rng.random((180, 195, 3)) * 120 + 60).astype(np.uint8)
+    img[10:190, 220:415] = (rng.random((180, 195, 3)) * 120 + 60).astype(np.uint8)
+    return img if layout == "row" else img.transpose(1, 0, 2).copy()
+
+
+def test_split_by_gutters_row_and_column():
+    from pipeline.panels import split_by_gutters
+
+    assert split_by_gutters(_composite("row")) == [(5, 10, 200, 190), (220, 10, 415, 190)]
+    assert split_by_gutters(_composite("col")) == [(10, 5, 190, 200), (10, 220, 190, 415)]
+
+
+def test_split_by_gutters_keeps_a_plain_photo_whole():
+    import numpy as np
+
+    from pipeline.panels import split_by_gutters
+
+    img = (np.random.default_rng(0).random((100, 150, 3)) * 200).astype(np.uint8)
+    assert split_by_gutters(img) == [(0, 0, 150, 100)]
+
+
+def test_composite_raster_becomes_panel_records_when_caption_names_panels():
+    from pipeline.extract.images import make_region
+    from pipeline.figures import build_records
+    from schemas import Book, ExtractedBook, Page, TextBlock, TextLine, TextSpan
+
+    def page_with(caption_text):
+        reg = make_region(_composite(), (50, 100, 470, 300), "embedded", 2048)
+        line = TextLine(bbox=(50, 306, 470, 318), text=caption_text, spans=[TextSpan(text=caption_text, size=9)])
+        return Page(number=1, width=600, height=800, scanned=False, images=[reg],
+                    text_blocks=[TextBlock(bbox=line.bbox, lines=[line])])
+
+    book = Book(book_id="f" * 64, source_pdf="x.pdf", n_pages=1)
+    items, _ = build_records(ExtractedBook(book=book, pages=[page_with("Fig. 4 (a) Vesicles on the palm. (b) Erosions.")]))
+    recs = [it.record for it in items]
+    assert [(r.panel, r.subcaption) for r in recs] == [("a", "Vesicles on the palm"), ("b", "Erosions")]
+    assert recs[0].bbox[2] <= recs[1].bbox[0] and len({r.figure_id for r in recs}) == 1
+    items, _ = build_records(ExtractedBook(book=book, pages=[page_with("Fig. 4 Vesicles on the palm.")]))
+    assert len(items) == 1 and items[0].record.panel is None
+
+
+def test_figure_spanning_both_columns_with_spanning_caption():
+    regions = [region((40, 80, 560, 300)), region((40, 360, 290, 500)), region((310, 360, 560, 500))]
+    caps = [caption((40, 305, 560, 330), "Fig. 1"), caption((40, 505, 290, 520), "Fig. 2"), caption((310, 505, 560, 520), "Fig. 3")]
+    assert owners(align_page(regions, caps, 1)) == {"Fig. 1": [0], "Fig. 2": [1], "Fig. 3": [2]}
+
+
+def test_caption_carried_to_the_next_column():
+    # a figure fills the bottom of the left column; its caption opens the right column
+    regions = [region((40, 560, 290, 780)), region((310, 300, 560, 450))]
+    caps = [caption((310, 60, 560, 90), "Fig. 5"), caption((310, 455, 560, 470), "Fig. 6")]
+    assert owners(align_page(regions, caps, 1)) == {"Fig. 5": [0], "Fig. 6": [1]}
+
+
+def test_caption_in_next_column_below_a_figure_is_not_carried():
+    regions = [region((40, 560, 290, 780)), region((310, 60, 560, 200))]
+    caps = [caption((310, 205, 560, 220), "Fig. 7")]
+    assert owners(align_page(regions, caps, 1)) == {"Fig. 7": [1], None: [0]}
