@@ -57,7 +57,7 @@ def stage_settings(settings: Settings) -> dict[str, Any]:
     """The settings each stage reads (its cache key includes exactly these)."""
     s = settings.model_dump(mode="json")
     return {
-        "ingest": {"min_text_chars": s["extract"]["min_text_chars"]},
+        "ingest": {k: s["extract"][k] for k in ("min_text_chars", "min_wordlike_share", "full_page_image_frac")},
         "extract": s["extract"],
         "figures": {"captions": s["captions"], "align": s["align"]},
         "modality": s["modality"],

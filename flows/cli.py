@@ -133,18 +133,38 @@ def settings() -> None:
 
 @eval_app.command("extraction")
 def eval_extraction(
-    truth: Annotated[Path, typer.Option(help="a *.truth.json file or a directory of them (sample_pdfs format)")],
+    truth: Annotated[Path, typer.Option(help="ground truth, format detected: a *.truth.json file or a directory of them "
+                                             "(sample_pdfs, `eval wrap-images` output), a docling groundtruth JSON or "
+                                             "directory of them, a JBC annotation JSON, a PubLayNet COCO JSON")],
     records: Annotated[Path, typer.Option(help="records.jsonl of a build")],
     json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON here")] = None,
+    misses: Annotated[bool, typer.Option("--misses", help="also list every unmatched figure and wrong caption")] = False,
 ) -> None:
-    """Figure precision/recall/F1 (IoU >= 0.5), caption accuracy and pair F1 per book."""
-    from eval.extraction import evaluate, scores_table
+    """Figure precision/recall/F1 (IoU >= 0.5), caption accuracy and pair F1 per book, and over all books."""
+    from eval.extraction import evaluate, evaluate_misses, scores_table, total_score, unbuilt_books
 
     for p in (truth, records):
         if not p.exists():
             console.print(f"[red]error:[/red] {p} not found")
             raise typer.Exit(2)
-    scores = evaluate(truth, records)
+    try:
+        scores = evaluate(truth, records)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    _print_scores(scores + [total_score(scores)] if len(scores) > 1 else scores)
+    skipped = unbuilt_books(truth, records)
+    if skipped:
+        console.print(f"not scored (not inputs of this build): {len(skipped)} truth book(s): "
+                      + ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+    if misses:
+        for line in evaluate_misses(truth, records):
+            out_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if json_out:
+        json_out.write_text(json.dumps(scores_table(scores), indent=2) + "\n")
+
+
+def _print_scores(scores) -> None:
     t = Table(title="extraction")
     cols = ["book", "truth", "pred", "matched", "P", "R", "F1", "caption acc", "pair F1"]
     for c in cols:
@@ -154,8 +174,22 @@ def eval_extraction(
                   f"{s.f1:.3f}", "-" if s.caption_accuracy is None else f"{s.caption_accuracy:.3f}",
                   "-" if s.pair_f1 is None else f"{s.pair_f1:.3f}")
     out_console.print(t)
-    if json_out:
-        json_out.write_text(json.dumps(scores_table(scores), indent=2) + "\n")
+
+
+@eval_app.command("wrap-images")
+def eval_wrap_images(
+    coco: Annotated[Path, typer.Option(help="a COCO JSON (PubLayNet) whose page images lie beside it")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="directory for <image stem>.pdf and .truth.json files")],
+    dpi: Annotated[float, typer.Option(help="resolution the images are taken to have: page size = pixels * 72 / dpi")] = 72.0,
+) -> None:
+    """Wrap each page image into a one-page image-only PDF, with its figure boxes as truth (in PDF points)."""
+    from eval.publaynet import wrap_images
+
+    if not coco.exists():
+        console.print(f"[red]error:[/red] {coco} not found")
+        raise typer.Exit(2)
+    pdfs = wrap_images(coco, out, dpi=dpi)
+    out_console.print(f"wrote {len(pdfs)} PDFs and their truth files to {out}")
 
 
 bench_app = typer.Typer(help="Benchmarks: ratios measured in one run.", no_args_is_help=True)

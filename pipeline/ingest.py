@@ -10,7 +10,7 @@ from pipeline.errors import InputError
 from schemas import Book, PageInfo
 from schemas.settings import ExtractSettings
 
-VERSION = "1"
+VERSION = "2"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -36,9 +36,30 @@ def open_pdf(data: bytes, name: str = "input") -> pymupdf.Document:
     return doc
 
 
-def page_has_text_layer(page: pymupdf.Page, min_chars: int) -> bool:
+def wordlike_share(text: str) -> float:
+    """Share of tokens that look like words (2+ characters, mostly letters). OCR noise scores low."""
+    tokens = text.split()
+    if not tokens:
+        return 0.0
+    good = sum(1 for t in tokens if len(t) >= 2 and sum(ch.isalpha() for ch in t) >= 0.7 * len(t))
+    return good / len(tokens)
+
+
+def page_has_text_layer(page: pymupdf.Page, settings: ExtractSettings) -> bool:
+    """Enough characters, and words rather than OCR noise."""
     text = page.get_text("text")
-    return sum(1 for ch in text if ch.isalnum()) >= min_chars
+    if sum(1 for ch in text if ch.isalnum()) < settings.min_text_chars:
+        return False
+    return wordlike_share(text) >= settings.min_wordlike_share
+
+
+def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings) -> bool:
+    area = page.rect.width * page.rect.height
+    for info in page.get_image_info():
+        r = pymupdf.Rect(info["bbox"]) & page.rect
+        if not r.is_empty and r.width * r.height >= settings.full_page_image_frac * area:
+            return True
+    return False
 
 
 def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None) -> Book:
@@ -50,7 +71,8 @@ def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None
         for page in doc:
             try:
                 n_images = len(page.get_images(full=True))
-                has_text = page_has_text_layer(page, settings.min_text_chars)
+                has_text = page_has_text_layer(page, settings)
+                full_image = page_has_full_page_image(page, settings)
             except Exception as exc:
                 raise InputError(f"{source_pdf}: page {page.number + 1} unreadable ({exc})") from None
             pages.append(
@@ -60,6 +82,7 @@ def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None
                     height=round(page.rect.height, 2),
                     has_text_layer=has_text,
                     n_images=n_images,
+                    full_page_image=full_image,
                 )
             )
         title = (doc.metadata or {}).get("title") or None

@@ -23,8 +23,9 @@ class PageInfo(_Model):
     number: int = Field(description="1-based page number")
     width: float
     height: float
-    has_text_layer: bool
+    has_text_layer: bool = Field(description="a usable text layer (enough characters, not OCR noise)")
     n_images: int = 0
+    full_page_image: bool = Field(False, description="one image covers most of the page (a scan)")
 
 
 class Book(_Model):

@@ -18,6 +18,12 @@ class ExtractSettings(BaseModel):
     min_text_chars: int = Field(
         20, description="a page whose text layer has fewer characters than this is treated as scanned"
     )
+    min_wordlike_share: float = Field(
+        0.5, description="a text layer whose share of word-like tokens is below this is OCR noise: OCR the page again"
+    )
+    full_page_image_frac: float = Field(
+        0.8, description="an image covering this fraction of the page makes it a scanned page"
+    )
     ocr_lang: str = Field("eng", description="tesseract language")
     ocr_min_conf: float = Field(30.0, description="OCR words below this confidence (0-100) are dropped")
     ocr_psm: int = Field(3, description="tesseract page segmentation mode")

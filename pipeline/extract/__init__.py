@@ -17,10 +17,10 @@ from pipeline.extract.images import pixmap_to_numpy, numpy_to_png
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.extract.vector import vector_figures
 from pipeline.ingest import open_pdf
-from schemas import Book, ExtractedBook, Page, TextBlock, TextLine, TextSpan
+from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.settings import ExtractSettings
 
-VERSION = "1"
+VERSION = "2"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 
 Mapper = Callable[..., Iterable]
@@ -64,16 +64,34 @@ def digital_page(page: pymupdf.Page, settings: ExtractSettings) -> Page:
     )
 
 
-def _scan_job(job: tuple[bytes, int, float, float], settings: ExtractSettings) -> Page:
-    png, number, w, h = job
-    return process_scanned_page(png, number, w, h, settings)
+def page_mode(info: PageInfo) -> str:
+    """How a page is read: "digital" (text layer, embedded images), "scanned" (a full-page image, or no usable
+    text layer and no images to decode: find regions on the rendered page), or "image_only" (no usable text
+    layer, but embedded images to decode exactly; its text comes from OCR)."""
+    if info.full_page_image:
+        return "scanned"
+    if info.has_text_layer:
+        return "digital"
+    return "image_only" if info.n_images else "scanned"
 
 
-def _render_jobs(doc: pymupdf.Document, numbers: list[int], dpi: int) -> Iterator[tuple[bytes, int, float, float]]:
-    for n in numbers:
-        page = doc[n - 1]
-        arr = pixmap_to_numpy(page.get_pixmap(dpi=dpi, alpha=False))
-        yield numpy_to_png(arr), n, round(page.rect.width, 2), round(page.rect.height, 2)
+ScanJob = tuple[bytes, int, float, float, list[TextBlock] | None, list[ImageRegion] | None]
+
+
+def _scan_job(job: ScanJob, settings: ExtractSettings) -> Page:
+    png, number, w, h, blocks, regions = job
+    return process_scanned_page(png, number, w, h, settings, text_blocks=blocks, regions=regions)
+
+
+def _render_jobs(doc: pymupdf.Document, infos: list[PageInfo], settings: ExtractSettings) -> Iterator[ScanJob]:
+    for info in infos:
+        page = doc[info.number - 1]
+        arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
+        blocks = text_blocks(page) if info.has_text_layer else None  # a searchable scan keeps its text
+        regions = None
+        if page_mode(info) == "image_only":
+            regions = digital_page(page, settings).images
+        yield numpy_to_png(arr), info.number, round(page.rect.width, 2), round(page.rect.height, 2), blocks, regions
 
 
 def extract_book(
@@ -90,9 +108,9 @@ def extract_book(
     doc = open_pdf(data, book.source_pdf)
     try:
         pages: dict[int, Page] = {}
-        scanned = [p.number for p in book.pages if not p.has_text_layer]
+        scanned = [p for p in book.pages if page_mode(p) != "digital"]
         for info in book.pages:
-            if info.has_text_layer:
+            if page_mode(info) == "digital":
                 try:
                     pages[info.number] = digital_page(doc[info.number - 1], settings)
                 except Exception as exc:
@@ -103,7 +121,7 @@ def extract_book(
                 on_page(info.number)
         job = partial(_scan_job, settings=settings)
         for start in range(0, len(scanned), SCAN_BATCH):
-            batch = list(_render_jobs(doc, scanned[start : start + SCAN_BATCH], settings.render_dpi))
+            batch = list(_render_jobs(doc, scanned[start : start + SCAN_BATCH], settings))
             for page in mapper(job, batch):
                 pages[page.number] = page
                 on_page(page.number)

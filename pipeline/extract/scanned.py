@@ -11,7 +11,7 @@ import numpy as np
 
 from pipeline.extract.images import make_region, png_to_numpy
 from pipeline.extract.ocr import ocr_words, words_to_blocks
-from schemas import Page
+from schemas import ImageRegion, Page, TextBlock
 from schemas.settings import ExtractSettings
 
 OPEN_FRAC = 0.004  # opening kernel (fraction of the longer side): wider than a text stroke, so text vanishes
@@ -43,28 +43,44 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[tuple[int, 
     return sorted(boxes, key=lambda b: (b[1], b[0]))
 
 
-def process_scanned_page(png: bytes, number: int, width_pt: float, height_pt: float, settings: ExtractSettings) -> Page:
-    """Find a rendered page's figure regions, then OCR the rest of the page.
-    Runs in a worker process (picklable arguments)."""
+def process_scanned_page(
+    png: bytes,
+    number: int,
+    width_pt: float,
+    height_pt: float,
+    settings: ExtractSettings,
+    text_blocks: list[TextBlock] | None = None,
+    regions: list[ImageRegion] | None = None,
+) -> Page:
+    """Find a rendered page's figure regions, then OCR the rest of the page. Runs in a worker process.
+
+    ``text_blocks``: a usable text layer the page already has (a searchable scan): no OCR then.
+    ``regions``: figure regions already known (embedded images of an image-only page): no region finding.
+    """
     img = png_to_numpy(png)
     scale = width_pt / img.shape[1]  # pixels -> points
-    regions = []
     text_img = img.copy()
-    for x0, y0, x1, y1 in find_regions(img, settings):
-        box = (x0 * scale, y0 * scale, x1 * scale, y1 * scale)
-        regions.append(make_region(img[y0:y1, x0:x1], box, "scan_region", settings.max_image_px))
-        text_img[y0:y1, x0:x1] = 255
-    errors = []
-    try:
-        words = ocr_words(text_img, scale, settings)
-    except Exception as exc:
-        words, errors = [], [f"page {number}: OCR failed ({exc})"]
+    if regions is None:
+        regions = []
+        for x0, y0, x1, y1 in find_regions(img, settings):
+            box = (x0 * scale, y0 * scale, x1 * scale, y1 * scale)
+            regions.append(make_region(img[y0:y1, x0:x1], box, "scan_region", settings.max_image_px))
+    for r in regions:
+        x0, y0, x1, y1 = (int(round(v / scale)) for v in r.bbox)
+        text_img[max(0, y0) : y1, max(0, x0) : x1] = 255
+    errors, words = [], []
+    if text_blocks is None:
+        try:
+            words = ocr_words(text_img, scale, settings)
+        except Exception as exc:
+            errors = [f"page {number}: OCR failed ({exc})"]
+        text_blocks = words_to_blocks(words)
     return Page(
         number=number,
         width=width_pt,
         height=height_pt,
         scanned=True,
-        text_blocks=words_to_blocks(words),
+        text_blocks=text_blocks,
         images=regions,
         ocr_words=words,
         errors=errors,
