@@ -28,6 +28,52 @@ def _render(page: pymupdf.Page, bbox: pymupdf.Rect, dpi: int) -> pymupdf.Pixmap:
     return page.get_pixmap(clip=bbox, dpi=dpi, alpha=False)
 
 
+TILE_GAP_PT = 1.5  # images closer than this (points) that line up are tiles of one picture
+
+
+def _tiles_touch(a, b) -> bool:
+    """Two boxes that abut (gap <= TILE_GAP_PT) along a shared, lined-up edge."""
+    ax0, ay0, ax1, ay1 = a
+    bx0, by0, bx1, by1 = b
+    side_by_side = abs(ay0 - by0) <= TILE_GAP_PT and abs(ay1 - by1) <= TILE_GAP_PT and (
+        abs(ax1 - bx0) <= TILE_GAP_PT or abs(bx1 - ax0) <= TILE_GAP_PT
+    )
+    stacked = abs(ax0 - bx0) <= TILE_GAP_PT and abs(ax1 - bx1) <= TILE_GAP_PT and (
+        abs(ay1 - by0) <= TILE_GAP_PT or abs(by1 - ay0) <= TILE_GAP_PT
+    )
+    return side_by_side or stacked
+
+
+def stitch_tiles(page: pymupdf.Page, regions: list[ImageRegion], settings: ExtractSettings) -> list[ImageRegion]:
+    """Join images that tile one picture (strips or a grid) into one region, rendered from the page at the
+    tiles' own resolution. Separate panels keep their gutters and are never joined."""
+    groups = [[r] for r in regions]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                if any(_tiles_touch(a.bbox, b.bbox) for a in groups[i] for b in groups[j]):
+                    groups[i] += groups.pop(j)
+                    merged = True
+                    break
+            if merged:
+                break
+    out = []
+    for group in groups:
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        box = pymupdf.Rect(group[0].bbox)
+        for r in group[1:]:
+            box |= pymupdf.Rect(r.bbox)
+        ppi = max(r.width / max(1e-6, (r.bbox[2] - r.bbox[0])) for r in group) * 72
+        dpi = int(min(max(72, ppi), 600))
+        arr = pixmap_to_numpy(page.get_pixmap(clip=box, dpi=dpi, alpha=False))
+        out.append(make_region(arr, box, "embedded", settings.max_image_px))
+    return out
+
+
 def embedded_images(page: pymupdf.Page, settings: ExtractSettings) -> tuple[list[ImageRegion], list[str]]:
     """Every placement of an embedded image on the page, as RGB PNG, with its box in PDF points.
 
@@ -67,4 +113,4 @@ def embedded_images(page: pymupdf.Page, settings: ExtractSettings) -> tuple[list
                 errors.append(f"page {page.number + 1}: image xref {xref} unreadable ({exc}; {exc2})")
                 continue
         regions.append(make_region(arr, bbox, "embedded", settings.max_image_px, xref or None))
-    return regions, errors
+    return stitch_tiles(page, regions, settings), errors

@@ -67,3 +67,28 @@ def test_embedded_image_decodes_to_rgb(mode, fmt):
         assert right[2] > 120 and right[2] > right[0] + 50, right
     if mode == "RGBA":
         assert img[:8].mean() > 245  # transparent -> white
+
+
+def test_tiles_are_stitched_but_separate_panels_are_not():
+    rng = np.random.default_rng(5)
+    photo = (rng.random((120, 160, 3)) * 200 + 30).astype(np.uint8)
+    doc = pymupdf.open()
+    page = doc.new_page(width=500, height=500)
+    # one picture cut into 2x2 tiles placed edge to edge
+    for ty in range(2):
+        for tx in range(2):
+            tile = photo[ty * 60 : (ty + 1) * 60, tx * 80 : (tx + 1) * 80]
+            rect = pymupdf.Rect(50 + tx * 80, 50 + ty * 60, 50 + (tx + 1) * 80, 50 + (ty + 1) * 60)
+            page.insert_image(rect, stream=encode(Image.fromarray(np.ascontiguousarray(tile)), "PNG"))
+    # two panels with a gutter
+    page.insert_image(pymupdf.Rect(50, 300, 200, 400), stream=encode(Image.fromarray(photo), "PNG"), keep_proportion=False)
+    page.insert_image(pymupdf.Rect(210, 300, 360, 400), stream=encode(Image.fromarray(photo[::-1].copy()), "PNG"), keep_proportion=False)
+    page.insert_text((50, 450), "Body text so that this page has a text layer of its own, as books do.", fontsize=9)
+    data = doc.tobytes()
+    regions = extract_book(data, ingest(data, "t.pdf")).pages[0].images
+    boxes = sorted(tuple(round(v) for v in r.bbox) for r in regions)
+    assert boxes == [(50, 50, 210, 170), (50, 300, 200, 400), (210, 300, 360, 400)]
+    stitched = next(r for r in regions if round(r.bbox[1]) == 50)
+    img = png_to_numpy(stitched.png).astype(int)
+    small = np.asarray(Image.fromarray(img.astype(np.uint8)).resize((160, 120)), dtype=int)
+    assert np.abs(small - photo.astype(int)).mean() < 25  # the stitched picture is the original
