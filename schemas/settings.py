@@ -24,6 +24,9 @@ class ExtractSettings(BaseModel):
     full_page_image_frac: float = Field(
         0.8, description="an image covering this fraction of the page makes it a scanned page"
     )
+    deskew_max_deg: float = Field(
+        5.0, description="scanned pages are straightened by up to this many degrees (0 turns deskew off)"
+    )
     ocr_lang: str = Field("eng", description="tesseract language")
     ocr_min_conf: float = Field(30.0, description="OCR words below this confidence (0-100) are dropped")
     ocr_psm: int = Field(3, description="tesseract page segmentation mode")

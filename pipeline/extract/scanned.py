@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pipeline.extract.deskew import estimate_skew, rotate, unrotate_box
 from pipeline.extract.images import make_region, png_to_numpy
 from pipeline.extract.ocr import ocr_words, words_to_blocks
 from schemas import ImageRegion, Page, TextBlock
@@ -54,26 +55,40 @@ def process_scanned_page(
 ) -> Page:
     """Find a rendered page's figure regions, then OCR the rest of the page. Runs in a worker process.
 
+    A true scan is straightened first (deskew); regions and words are found on the straight page, their
+    crops taken from it, and their boxes reported on the page as it is (axis-aligned hulls).
     ``text_blocks``: a usable text layer the page already has (a searchable scan): no OCR then.
     ``regions``: figure regions already known (embedded images of an image-only page): no region finding.
     """
     img = png_to_numpy(png)
+    size = (img.shape[1], img.shape[0])
     scale = width_pt / img.shape[1]  # pixels -> points
+    angle = 0.0
+    if regions is None and settings.deskew_max_deg > 0:
+        angle = estimate_skew(img, settings.deskew_max_deg)
+        img = rotate(img, angle)
+
+    def to_page(box) -> tuple[float, float, float, float]:
+        x0, y0, x1, y1 = unrotate_box(box, angle, size)
+        return (max(0.0, x0 * scale), max(0.0, y0 * scale), min(width_pt, x1 * scale), min(height_pt, y1 * scale))
+
     text_img = img.copy()
     if regions is None:
         regions = []
         for x0, y0, x1, y1 in find_regions(img, settings):
-            box = (x0 * scale, y0 * scale, x1 * scale, y1 * scale)
-            regions.append(make_region(img[y0:y1, x0:x1], box, "scan_region", settings.max_image_px))
-    for r in regions:
-        x0, y0, x1, y1 = (int(round(v / scale)) for v in r.bbox)
-        text_img[max(0, y0) : y1, max(0, x0) : x1] = 255
+            regions.append(make_region(img[y0:y1, x0:x1], to_page((x0, y0, x1, y1)), "scan_region", settings.max_image_px))
+            text_img[y0:y1, x0:x1] = 255
+    else:
+        for r in regions:
+            x0, y0, x1, y1 = (int(round(v / scale)) for v in r.bbox)
+            text_img[max(0, y0) : y1, max(0, x0) : x1] = 255
     errors, words = [], []
     if text_blocks is None:
         try:
-            words = ocr_words(text_img, scale, settings)
+            words = ocr_words(text_img, 1.0, settings)  # pixel boxes on the straight page
         except Exception as exc:
             errors = [f"page {number}: OCR failed ({exc})"]
+        words = [w.model_copy(update={"bbox": to_page(w.bbox)}) for w in words]
         text_blocks = words_to_blocks(words)
     return Page(
         number=number,
