@@ -25,7 +25,7 @@ configure_prefect()
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 import pipeline.demographics as demographics_mod  # noqa: E402
 import pipeline.extract as extract_mod  # noqa: E402
@@ -124,7 +124,7 @@ def _cached(cache: StageCache, entry: BookEntry, stage: str, key: str, type_: An
 
 
 def process_book_impl(
-    path: Path, out_dir: Path, settings: Settings, pool: OcrPool, progress: outputs.BuildProgress | None = None
+    path: Path, out_dir: Path, settings: Settings, pool: OcrPool | None, progress: outputs.BuildProgress | None = None
 ) -> BookResult:
     """Run the per-book stages, each from the cache when its key matches, and write the book's images."""
     entry = BookEntry(path=str(path), source_pdf=path.name)
@@ -152,7 +152,7 @@ def process_book_impl(
                     extracted = _cached(
                         cache, entry, "extract", k_extract, ExtractedBook,
                         lambda: extract_mod.extract_book(
-                            data, book, settings.extract, mapper=pool.map,
+                            data, book, settings.extract, mapper=pool.map if pool else map,
                             on_page=progress.pages(path.name, book.n_pages) if progress else None,
                         ),
                     )
@@ -210,7 +210,7 @@ def process_book_impl(
 
 @task(name="process-book", cache_policy=NO_CACHE, task_run_name="book-{path.name}")
 def process_book(
-    path: Path, out_dir: Path, settings: Settings, pool: OcrPool, progress: outputs.BuildProgress | None = None
+    path: Path, out_dir: Path, settings: Settings, pool: OcrPool | None, progress: outputs.BuildProgress | None = None
 ) -> BookResult:
     try:
         return process_book_impl(path, out_dir, settings, pool, progress)
@@ -240,22 +240,57 @@ class BuildResult:
     seconds: float
 
 
-@flow(name="build_dataset", log_prints=False)
-def build_dataset(inputs: list[str], out_dir: str, settings: Settings | None = None, workers: int = 0) -> BuildResult:
-    """Build (or update) a dataset directory from PDF files and directories of PDFs."""
-    t0 = time.perf_counter()
+RUNNERS = ("threads", "processes", "dask")
+
+
+def task_runner(runner: str, workers: int, dask_address: str | None = None):
+    """threads: books in threads, OCR pages in a shared process pool. processes / dask: one book per worker
+    process (its pages in that process), on a local process pool or a Dask cluster (prefect-dask)."""
+    if runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if runner == "processes":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    raise ValueError(f"unknown runner {runner!r}: choose one of {', '.join(RUNNERS)}")
+
+
+def build_dataset(
+    inputs: list[str],
+    out_dir: str,
+    settings: Settings | None = None,
+    workers: int = 0,
+    runner: str = "threads",
+    dask_address: str | None = None,
+) -> BuildResult:
+    """Build (or update) a dataset directory from PDF files and directories of PDFs (runs the Prefect flow)."""
     settings = settings or Settings()
+    n_workers = workers or settings.workers or os.cpu_count() or 1
+    flow_fn = build_dataset_flow.with_options(task_runner=task_runner(runner, n_workers, dask_address))
+    return flow_fn(inputs, out_dir, settings, n_workers, runner)
+
+
+@flow(name="build_dataset", log_prints=False)
+def build_dataset_flow(
+    inputs: list[str], out_dir: str, settings: Settings, n_workers: int, runner: str = "threads"
+) -> BuildResult:
+    t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files, input_errors = input_files([Path(p) for p in inputs])
-    n_workers = workers or settings.workers or os.cpu_count() or 1
-    pool = OcrPool(n_workers)
+    in_threads = runner == "threads"
+    pool = OcrPool(n_workers) if in_threads else None  # other runners spread books over processes already
     try:
-        with outputs.BuildProgress(len(files)) as progress:
-            futures = [process_book.submit(f, out, settings, pool, progress) for f in files]
+        with outputs.BuildProgress(len(files) if in_threads else 0) as progress:
+            futures = [process_book.submit(f, out, settings, pool, progress if in_threads else None) for f in files]
             results = [fut.result() for fut in futures]
     finally:
-        pool.close()
+        if pool:
+            pool.close()
     ok = [r for r in results if r.entry.status == "ok"]
     all_records = [rec for r in ok for rec in r.records]
     deduped, dup_report = filters_mod.mark_duplicates(all_records, settings.filter.phash_max_distance)

@@ -38,13 +38,20 @@ def build(
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory (created; reused incrementally)")],
     config: Annotated[Optional[Path], typer.Option(help="settings JSON (see `mmskin settings`)")] = None,
     workers: Annotated[int, typer.Option(help="processes for OCR; 0 = all cores")] = 0,
+    runner: Annotated[str, typer.Option(help="threads | processes | dask (books on a Dask cluster)")] = "threads",
+    dask_address: Annotated[Optional[str], typer.Option(help="tcp://... of a Dask scheduler; default: a local cluster")] = None,
 ) -> None:
     """Build or update a dataset: extraction, captions, alignment, modality, demographics, filters, VQA, export."""
     settings = _load_settings(config)
     t0 = time.perf_counter()
     from flows.build import build_dataset
 
-    result = build_dataset([str(b) for b in books], str(out), settings, workers)
+    from flows.build import RUNNERS
+
+    if runner not in RUNNERS:
+        console.print(f"[red]error:[/red] --runner must be one of {', '.join(RUNNERS)}")
+        raise typer.Exit(2)
+    result = build_dataset([str(b) for b in books], str(out), settings, workers, runner, dask_address)
     m = result.manifest
     for err in m["errors"]:
         console.print(f"[red]error:[/red] {err}")

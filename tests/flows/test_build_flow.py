@@ -144,3 +144,15 @@ def test_cli_exit_code_nonzero_only_when_nothing_processed(prefect_harness, tmp_
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["info", str(tmp_path / "o2")])
     assert res.exit_code == 0 and "reject reasons" in res.output
+
+
+@pytest.mark.parametrize("runner", ["processes", "dask"])
+def test_other_runners_build_the_same_records(prefect_harness, tmp_path, runner):
+    from flows.build import build_dataset
+
+    books = [next(SAMPLES.glob("*vector*.pdf")), next(SAMPLES.glob("*digital*.pdf"))]
+    ref = build_dataset([str(b) for b in books], str(tmp_path / "threads"), Settings(), workers=2)
+    other = build_dataset([str(b) for b in books], str(tmp_path / runner), Settings(), workers=2, runner=runner)
+    assert {b["status"] for b in other.manifest["books"]} == {"ok"}
+    assert (tmp_path / runner / "records.jsonl").read_bytes() == (tmp_path / "threads" / "records.jsonl").read_bytes()
+    assert ref.manifest["counts"]["kept"] > 0
