@@ -24,6 +24,8 @@ VERSION = "1"
 INFEASIBLE = 1e6
 ABOVE_PENALTY = 6.0  # captions sit below their figure more often than above
 BESIDE_PENALTY = 18.0  # a caption beside its figure is a less common layout
+WEAK_OVERLAP_PENALTY = 20.0  # caption and figure overlap horizontally only a little
+WEAK_OVERLAP_GAP_FRAC = 0.35  # ... then only a small vertical gap is accepted (share of max_gap_pt)
 NEXT_COLUMN_PENALTY = 60.0  # caption carried to the top of the next column: the last resort
 NEXT_COLUMN_DEPTH = 0.1  # cost per point the carried caption sits below the top of the page
 
@@ -62,7 +64,9 @@ def pair_cost(
     region: ImageRegion, caption: Caption, regions: list[ImageRegion], captions: list[Caption], settings: AlignSettings
 ) -> float:
     r, c = region.bbox, caption.bbox
-    if _x_overlap(r, c) >= settings.min_overlap_frac:
+    overlap = _x_overlap(r, c)
+    weak = 0 < overlap < settings.min_overlap_frac  # e.g. a left-aligned caption over a centred figure
+    if overlap >= settings.min_overlap_frac or weak:
         if c[1] >= r[1] + 0.5 * (r[3] - r[1]):  # caption below
             top, bottom, penalty = r[3], c[1], 0.0
         else:  # caption above
@@ -76,9 +80,9 @@ def pair_cost(
         gap = (bottom - top) - _union_length(covered)
         if any(o is not caption and _between(top, bottom, o.bbox, r) for o in captions):
             return INFEASIBLE
-        if gap > settings.max_gap_pt or gap < -0.5 * (c[3] - c[1]):
+        if gap > (WEAK_OVERLAP_GAP_FRAC if weak else 1.0) * settings.max_gap_pt or gap < -0.5 * (c[3] - c[1]):
             return INFEASIBLE
-        return max(gap, 0.0) + penalty
+        return max(gap, 0.0) + penalty + (WEAK_OVERLAP_PENALTY if weak else 0.0)
     if _y_overlap(r, c) > 0:  # caption beside the region
         gap = c[0] - r[2] if c[0] >= r[2] else r[0] - c[2]
         if 0 <= gap <= settings.max_gap_pt:

@@ -20,28 +20,60 @@ from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.settings import ExtractSettings
 
-VERSION = "2"
+VERSION = "3"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 
 Mapper = Callable[..., Iterable]
 
 
+SAME_LINE_OVERLAP = 0.5  # pieces overlapping vertically by this share of the smaller height share a line
+WORD_GAP = 0.15  # a horizontal gap wider than this many line heights between pieces is a space
+
+
+def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
+    """Merge PDF "lines" that sit on one visual line (some PDFs store every word as its own line)."""
+    rows: list[list[TextLine]] = []
+    for piece in sorted(pieces, key=lambda ln: ((ln.bbox[1] + ln.bbox[3]) / 2, ln.bbox[0])):
+        if rows:
+            ref = rows[-1]
+            top, bottom = min(p.bbox[1] for p in ref), max(p.bbox[3] for p in ref)
+            inter = min(bottom, piece.bbox[3]) - max(top, piece.bbox[1])
+            if inter > SAME_LINE_OVERLAP * min(bottom - top, piece.bbox[3] - piece.bbox[1]):
+                ref.append(piece)
+                continue
+        rows.append([piece])
+    out = []
+    for row in rows:
+        row.sort(key=lambda ln: ln.bbox[0])
+        text, spans = row[0].text, list(row[0].spans)
+        for prev, cur in zip(row, row[1:]):
+            height = max(1.0, cur.bbox[3] - cur.bbox[1])
+            if cur.bbox[0] - prev.bbox[2] > WORD_GAP * height and not text.endswith(" "):
+                text += " "
+            text += cur.text
+            spans += cur.spans
+        box = (min(p.bbox[0] for p in row), min(p.bbox[1] for p in row), max(p.bbox[2] for p in row), max(p.bbox[3] for p in row))
+        out.append(TextLine(bbox=box, text=" ".join(text.split()), spans=spans))
+    return out
+
+
 def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
-    """The page's text layer as blocks of lines of spans (font, size, bold)."""
+    """The page's text layer as blocks of visual lines of spans (font, size, bold)."""
     blocks = []
     for b in page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)["blocks"]:
         if b.get("type", 0) != 0:
             continue
-        lines = []
+        pieces = []
         for ln in b["lines"]:
             spans = [
                 TextSpan(text=s["text"], font=s["font"], size=round(s["size"], 2), bold=bool(s["flags"] & 16))
                 for s in ln["spans"]
-                if s["text"]
+                if s["text"].strip() and s["size"] > 0
             ]
             text = "".join(s.text for s in spans).strip()
-            if text:
-                lines.append(TextLine(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=text, spans=spans))
+            if text and ln["bbox"][2] > ln["bbox"][0]:
+                pieces.append(TextLine(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=text, spans=spans))
+        lines = visual_lines(pieces)
         if lines:
             blocks.append(TextBlock(bbox=tuple(round(v, 2) for v in b["bbox"]), lines=lines, source="pdf"))
     return blocks

@@ -143,3 +143,11 @@ def test_caption_in_next_column_below_a_figure_is_not_carried():
     regions = [region((40, 560, 290, 780)), region((310, 60, 560, 200))]
     caps = [caption((310, 205, 560, 220), "Fig. 7")]
     assert owners(align_page(regions, caps, 1)) == {"Fig. 7": [1], None: [0]}
+
+
+def test_left_aligned_caption_over_centred_figure():
+    regions = [region((209, 103, 356, 407))]
+    caps = [caption((56, 82, 224, 94), "Figure 1")]
+    assert owners(align_page(regions, caps, 1)) == {"Figure 1": [0]}
+    far = [caption((56, 20, 224, 32), "Figure 1")]  # same overlap, but far above: not its caption
+    assert owners(align_page(regions, far, 1)) == {None: [0]}
