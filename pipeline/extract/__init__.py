@@ -50,10 +50,11 @@ def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
             height = max(1.0, cur.bbox[3] - cur.bbox[1])
             if cur.bbox[0] - prev.bbox[2] > WORD_GAP * height and not text.endswith(" "):
                 text += " "
-            text += cur.text
+            text += cur.text if not text.endswith(" ") else cur.text.lstrip()
             spans += cur.spans
         box = (min(p.bbox[0] for p in row), min(p.bbox[1] for p in row), max(p.bbox[2] for p in row), max(p.bbox[3] for p in row))
-        out.append(TextLine(bbox=box, text=" ".join(text.split()), spans=spans))
+        lead = " " if text[:1].isspace() else ""  # kept: a later merge may need to know a space came first
+        out.append(TextLine(bbox=box, text=lead + " ".join(text.split()), spans=spans))
     return out
 
 
@@ -70,13 +71,31 @@ def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
                 for s in ln["spans"]
                 if s["text"].strip() and s["size"] > 0
             ]
-            text = "".join(s.text for s in spans).strip()
+            raw = "".join(s["text"] for s in ln["spans"])  # with spaces, even zero-size ones
+            text = raw.strip()
             if text and ln["bbox"][2] > ln["bbox"][0]:
-                pieces.append(TextLine(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=text, spans=spans))
+                lead = " " if raw[:1].isspace() else ""  # a word that starts with a space follows a space
+                pieces.append(TextLine(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=lead + text, spans=spans))
         lines = visual_lines(pieces)
-        if lines:
-            blocks.append(TextBlock(bbox=tuple(round(v, 2) for v in b["bbox"]), lines=lines, source="pdf"))
+        if not lines:
+            continue
+        block = TextBlock(bbox=tuple(round(v, 2) for v in b["bbox"]), lines=lines, source="pdf")
+        if blocks and _continues_line(blocks[-1], block):
+            prev = blocks.pop()
+            merged = visual_lines(prev.lines + block.lines)
+            box = tuple(min(a, c) if k < 2 else max(a, c) for k, (a, c) in enumerate(zip(prev.bbox, block.bbox)))
+            block = TextBlock(bbox=box, lines=merged, source="pdf")
+        blocks.append(block)
     return blocks
+
+
+def _continues_line(prev: TextBlock, block: TextBlock) -> bool:
+    """True when ``block`` starts on the visual line where ``prev`` ends, just right of it (a PDF that
+    split one line across two blocks)."""
+    last, first = prev.lines[-1], block.lines[0]
+    height = max(1.0, last.bbox[3] - last.bbox[1])
+    inter = min(last.bbox[3], first.bbox[3]) - max(last.bbox[1], first.bbox[1])
+    return inter > SAME_LINE_OVERLAP * height and 0 <= first.bbox[0] - last.bbox[2] <= 3 * height
 
 
 def digital_page(page: pymupdf.Page, settings: ExtractSettings) -> Page:

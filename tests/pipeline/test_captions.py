@@ -75,3 +75,23 @@ def test_caption_continues_into_next_block_but_stops_at_gap_and_new_label():
         "Figure 2-1 Atopic dermatitis in the antecubital fossa of a child.",
         "Figure 2-2 Nummular eczema.",
     ]
+
+
+def test_word_per_line_pdf_rebuilds_lines_and_caption():
+    """Some PDFs store every word as its own line, with zero-size space spans between them."""
+    from pipeline.extract import visual_lines
+
+    words = [("Figure", 50), (" 2", 76), (" Overview", 84), (" of", 130), (" the", 142), (" rash.", 160)]
+    pieces = [TextLine(bbox=(x, 629, x + 6 * len(t), 638), text=t, spans=[TextSpan(text=t.strip(), size=8.5)])
+              for t, x in words]
+    (line,) = visual_lines(pieces)
+    assert line.text.strip() == "Figure 2 Overview of the rash."
+
+
+def test_bold_label_in_another_font():
+    line = TextLine(bbox=(50, 300, 300, 311), text="FIG. 3.4 Basal cell carcinoma of the nose.",
+                    spans=[TextSpan(text="FIG. 3.4", font="Helvetica-Bold", size=9, bold=True),
+                           TextSpan(text=" Basal cell carcinoma of the nose.", font="Times-Roman", size=9)])
+    page = Page(number=1, width=600, height=800, scanned=False, text_blocks=[TextBlock(bbox=line.bbox, lines=[line])])
+    (cap,) = find_captions(page)
+    assert cap.label == "FIG. 3.4" and cap.text == "FIG. 3.4 Basal cell carcinoma of the nose."
