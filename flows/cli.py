@@ -206,12 +206,77 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("incremental")
 def bench_incremental(
     books: Annotated[list[Path], typer.Argument(help="PDF files and/or directories")],
+    generate_pages: Annotated[int, typer.Option(help="also build a generated book of this many pages (temp dir)")] = 0,
 ) -> None:
     """A cold build, then an identical one: wall seconds (Prefect start included), ratio, stages recomputed."""
     from eval.bench import incremental, report
 
-    result = incremental([str(b) for b in books])
+    result = incremental([str(b) for b in books], generate_pages=generate_pages)
     sys.stdout.write(report(result) + "\n")
+
+
+def _pdf_inputs(paths: list[Path]) -> list[Path]:
+    files = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() == ".pdf")
+        elif p.is_file():
+            files.append(p)
+        else:
+            console.print(f"[red]error:[/red] {p}: no such file or directory")
+            raise typer.Exit(2)
+    return list(dict.fromkeys(files))
+
+
+@bench_app.command("extraction")
+def bench_extraction(
+    pdfs: Annotated[Optional[list[Path]], typer.Argument(help="PDF files and/or directories")] = None,
+    generate_pages: Annotated[int, typer.Option(help="add a generated born-digital book of this many pages")] = 0,
+    scanned_pages: Annotated[int, typer.Option(help="add a generated scanned (image-only) book of this many pages")] = 0,
+    workers: Annotated[int, typer.Option(help="OCR processes for ours and the floor; 0 = all cores")] = 0,
+    peer: Annotated[bool, typer.Option(help="run the peer (pymupdf4llm) when a Python with it is found")] = True,
+    peer_python: Annotated[Optional[str], typer.Option(help="Python of the peer's environment (default: $MMSKIN_PEER_PYTHON or /tmp/mmskin-peer)")] = None,
+    peer_max_pages: Annotated[int, typer.Option(help="pages per PDF the peer reads at most")] = 20,
+    rss: Annotated[bool, typer.Option(help="measure peak RSS on the largest generated book (fresh process)")] = True,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write every number as JSON here")] = None,
+) -> None:
+    """Seconds per page of our extraction vs the floor (raw PyMuPDF; tesseract alone for scanned pages) and
+    the peer, as ratios, measured in one run on the same PDFs; peak RSS; cost per page along a large book."""
+    from eval.bench import extraction, extraction_text
+
+    files = _pdf_inputs(pdfs or [])
+    if not files and not generate_pages and not scanned_pages:
+        console.print("[red]error:[/red] give PDFs and/or --generate-pages / --scanned-pages")
+        raise typer.Exit(2)
+    r = extraction(files, generate_pages=generate_pages, scanned_pages=scanned_pages, workers=workers,
+                   peer_python=peer_python, peer=peer, peer_max_pages=peer_max_pages, rss=rss,
+                   log=lambda msg: console.print(f"[dim]{msg}[/dim]"))
+    t = Table(title="mmskin bench extraction (s/page; ratio = / floor)")
+    cols = ["pdf", "kind", "pages", "ours", "floor", "ratio", "CPU ours/floor", "ours figs (match/truth, capt ok)"]
+    if r["peer"]["installed"]:
+        cols += ["peer pages", "peer", "peer ratio", "peer pics (match/found/truth)", "peer capt ok"]
+    for c in cols:
+        t.add_column(c, no_wrap=c == "pdf")
+
+    def fmt(v, nd=4):
+        return "-" if v is None else f"{v:.{nd}f}"
+
+    for b in r["books"]:
+        f = b.get("figures")
+        row = [b["pdf"], b["kind"], str(b["pages"]), fmt(b["ours"]["s_per_page"]), fmt(b["floor"]["s_per_page"]),
+               fmt(b["ratio"], 2), f"{b['ours']['cpu_util']:.0%}/{b['floor']['cpu_util']:.0%}",
+               f"{f['matched']}/{f['truth']}, {f['captions_right']}" if f else "-"]
+        if r["peer"]["installed"]:
+            p = b.get("peer") or {}
+            pf = p.get("figures")
+            row += [str(p.get("pages", "-")), fmt(p.get("s_per_page")), fmt(p.get("ratio"), 2),
+                    f"{pf['matched']}/{pf['pictures']}/{pf['truth']}" if pf else "-",
+                    f"{pf['captions_right']}/{pf['truth']}" if pf else "-"]
+        t.add_row(*row)
+    out_console.print(t)
+    out_console.print(extraction_text(r), highlight=False)
+    if json_out:
+        json_out.write_text(json.dumps(r, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,83 @@
+"""The extraction benchmark (a small run: keys and sane numbers, no timing assertions) and the large
+generated book it measures (truth boxes, page count, image-only scanned pages)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pymupdf
+from typer.testing import CliRunner
+
+from eval import bench
+from eval.extraction import iou
+from synth.large_book import make_large_book
+
+
+def test_large_book_truth_matches_the_pdf(tmp_path):
+    pdf = tmp_path / "big.pdf"
+    truth = make_large_book(pdf, 20, seed=5)
+    doc = pymupdf.open(pdf)
+    assert doc.page_count == truth["page_count"] == 20
+    assert truth["pdf"] == "big.pdf" and truth["scanned"] is False
+    figs = truth["figures"]
+    assert len(figs) >= 6  # about one every second page
+    assert [f["id"] for f in figs] == [f"big-F{i}" for i in range(1, len(figs) + 1)]
+    assert len(truth["decorations"]) == 20
+    raster = 0
+    for f in figs:
+        assert 1 <= f["page"] <= 20
+        assert re.match(r"Fig\. \d+\.\d+ ", f["caption"]) and f["caption"].startswith(f["label"] + " ")
+        assert f["modality"] in ("clinical", "dermoscopy", "pathology", "other")
+        if f["vector"]:
+            continue
+        boxes = [tuple(i["bbox"]) for i in doc[f["page"] - 1].get_image_info()]
+        for box in [p["bbox"] for p in f["panels"]] or [f["bbox"]]:
+            raster += 1
+            assert max(iou(box, b) for b in boxes) > 0.95, (f["label"], box, boxes)
+    assert raster >= 6
+    # the caption is a text block of the page that starts with the label
+    for f in figs[:5]:
+        blocks = [b for b in doc[f["page"] - 1].get_text("dict")["blocks"] if b["type"] == 0]
+        starts = ["".join(s["text"] for s in b["lines"][0]["spans"]) for b in blocks]
+        assert any(s.replace("\xa0", " ").startswith(f["label"]) for s in starts), f["label"]
+
+
+def test_large_book_scanned_has_no_text_layer(tmp_path):
+    pdf = tmp_path / "scan.pdf"
+    truth = make_large_book(pdf, 3, seed=2, scanned=True)
+    doc = pymupdf.open(pdf)
+    assert truth["scanned"] is True and truth["page_count"] == doc.page_count == 3
+    for page in doc:
+        assert page.get_text().strip() == ""
+        assert len(page.get_images()) == 1
+
+
+def test_bench_extraction_small_run(tmp_path):
+    from flows.cli import app
+
+    out = tmp_path / "bench.json"
+    res = CliRunner().invoke(app, ["bench", "extraction", "--generate-pages", "6", "--no-peer", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "peer: not installed" in res.output and "born-digital" in res.output
+    r = json.loads(out.read_text())
+    assert {"setup", "generated", "pool_start_s", "books", "summary", "flat", "peak_rss", "peer"} <= r.keys()
+    assert r["generated"][0]["pages"] == 6 and r["peer"] == {"installed": False}
+    (book,) = r["books"]
+    assert book["kind"] == "digital" and book["pages"] == book["digital_pages"] == 6
+    for who in ("ours", "floor"):
+        assert book[who]["seconds"] > 0 and book[who]["s_per_page"] > 0 and book[who]["cpu_util"] > 0
+    assert book["ratio"] > 0 and set(book["ours"]["stages"]) == {"ingest", "extract", "figures"}
+    figs = book["figures"]
+    assert figs["truth"] == r["generated"][0]["figures"] > 0 and 0 <= figs["matched"] <= figs["truth"]
+    d = r["summary"]["digital"]
+    assert d["pages"] == 6 and d["ratio"] > 0 and d["target"] == bench.DIGITAL_TARGET and isinstance(d["met"], bool)
+    assert r["summary"]["scanned"] is None
+    m = r["peak_rss"]
+    assert m["pdf"] == book["pdf"] and 0 < m["self_mb"] <= m["total_mb"] and m["floor_total_mb"] > 0
+
+
+def test_no_peer_found(monkeypatch, tmp_path):
+    monkeypatch.delenv("MMSKIN_PEER_PYTHON", raising=False)
+    monkeypatch.setattr(bench, "PEER_DEFAULT_PYTHON", str(tmp_path / "nothing"))
+    assert bench.find_peer(None) is None
