@@ -28,22 +28,42 @@ Mapper = Callable[..., Iterable]
 
 SAME_LINE_OVERLAP = 0.5  # pieces overlapping vertically by this share of the smaller height share a line
 WORD_GAP = 0.15  # a horizontal gap wider than this many line heights between pieces is a space
+MAX_WORD_GAP = 3.0  # pieces further apart than this many line heights are in different columns
 
 
 def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
     """Merge PDF "lines" that sit on one visual line (some PDFs store every word as its own line)."""
     rows: list[list[TextLine]] = []
     for piece in sorted(pieces, key=lambda ln: ((ln.bbox[1] + ln.bbox[3]) / 2, ln.bbox[0])):
-        if rows:
-            ref = rows[-1]
+        placed = False
+        for ref in rows:
             top, bottom = min(p.bbox[1] for p in ref), max(p.bbox[3] for p in ref)
             inter = min(bottom, piece.bbox[3]) - max(top, piece.bbox[1])
-            if inter > SAME_LINE_OVERLAP * min(bottom - top, piece.bbox[3] - piece.bbox[1]):
+            height = max(1.0, piece.bbox[3] - piece.bbox[1])
+            # same line only when vertically aligned AND horizontally close: a gutter separates columns
+            near = min(abs(piece.bbox[0] - p.bbox[2]) for p in ref) <= MAX_WORD_GAP * height or any(
+                piece.bbox[0] < p.bbox[2] and piece.bbox[2] > p.bbox[0] for p in ref
+            )
+            if inter > SAME_LINE_OVERLAP * min(bottom - top, height) and near:
                 ref.append(piece)
-                continue
-        rows.append([piece])
-    out = []
+                placed = True
+                break
+        if not placed:
+            rows.append([piece])
+    # rows of side-by-side columns within one block: read column by column, left to right
+    columns: list[list[list[TextLine]]] = []
     for row in rows:
+        x0, x1 = min(p.bbox[0] for p in row), max(p.bbox[2] for p in row)
+        for col in columns:
+            cx0, cx1 = min(p.bbox[0] for r in col for p in r), max(p.bbox[2] for r in col for p in r)
+            if x0 < cx1 and x1 > cx0:
+                col.append(row)
+                break
+        else:
+            columns.append([row])
+    columns.sort(key=lambda col: min(p.bbox[0] for r in col for p in r))
+    out = []
+    for row in (r for col in columns for r in col):
         row.sort(key=lambda ln: ln.bbox[0])
         text, spans = row[0].text, list(row[0].spans)
         for prev, cur in zip(row, row[1:]):

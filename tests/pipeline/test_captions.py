@@ -95,3 +95,11 @@ def test_bold_label_in_another_font():
     page = Page(number=1, width=600, height=800, scanned=False, text_blocks=[TextBlock(bbox=line.bbox, lines=[line])])
     (cap,) = find_captions(page)
     assert cap.label == "FIG. 3.4" and cap.text == "FIG. 3.4 Basal cell carcinoma of the nose."
+
+
+def test_side_by_side_captions_stay_apart():
+    from pipeline.extract import visual_lines
+
+    a = TextLine(bbox=(72, 702, 184, 713), text="Figure 1. Left.", spans=[])
+    b = TextLine(bbox=(321, 700, 482, 711), text="Figure 2. Right.", spans=[])
+    assert [ln.text for ln in visual_lines([a, b])] == ["Figure 1. Left.", "Figure 2. Right."]
