@@ -55,7 +55,7 @@ class ExtractSettings(BaseModel):
 
 
 class CaptionSettings(BaseModel):
-    max_caption_chars: int = Field(1500, description="a caption longer than this is cut")
+    max_caption_chars: int = Field(5000, description="a caption longer than this is cut (journal captions run to 3,000)")
     labels: list[str] = Field(
         default_factory=lambda: ["Fig", "Figure", "Figs", "Plate"],
         description="caption label words (matched case-insensitively, with an optional full stop)",

@@ -20,7 +20,7 @@ from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.settings import ExtractSettings
 
-VERSION = "3"
+VERSION = "4"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 
 Mapper = Callable[..., Iterable]

@@ -33,7 +33,7 @@ def mark_decorations(pages: list[Page], settings: ExtractSettings) -> list[Page]
                 pages_by_position[_position_key(region.bbox)].add(page.number)
     out = []
     for page in pages:
-        page = page.model_copy(deep=True)
+        regions = []
         for region in page.images:
             x0, y0, x1, y1 = region.bbox
             w, h = x1 - x0, y1 - y0
@@ -47,6 +47,7 @@ def mark_decorations(pages: list[Page], settings: ExtractSettings) -> list[Page]
                 repeats = max(repeats, len(pages_by_position[_position_key(region.bbox)]))
             if repeats >= settings.repeated_image_pages:
                 reasons.append(REPEATED)
-            region.reject_reasons = sorted(set(region.reject_reasons) | set(reasons))
-        out.append(page)
+            reasons = sorted(set(region.reject_reasons) | set(reasons))
+            regions.append(region.model_copy(update={"reject_reasons": reasons}))
+        out.append(page.model_copy(update={"images": regions}))
     return out

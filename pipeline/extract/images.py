@@ -11,6 +11,8 @@ from PIL import Image
 
 from schemas import ImageRegion
 
+PNG_LEVEL = 1  # zlib level of region PNGs: level 6 cost 4x the time (a third of born-digital extraction) for ~15% smaller files
+
 
 def pixmap_to_rgb(pix: pymupdf.Pixmap) -> pymupdf.Pixmap:
     """Any Pixmap (gray, CMYK, indexed, with alpha) -> RGB without alpha, composited on white."""
@@ -48,7 +50,7 @@ def numpy_to_png(arr: np.ndarray, max_side: int | None = None) -> bytes:
         scale = max_side / max(img.size)
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=6)
+    img.save(buf, format="PNG", optimize=False, compress_level=PNG_LEVEL)
     return buf.getvalue()
 
 
