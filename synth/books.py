@@ -161,8 +161,10 @@ def _width(text: str, font: str, size: float) -> float:
     return pymupdf.get_text_length(text.replace(NBSP, " ").replace(SOFT_HYPHEN, ""), fontname=font, fontsize=size)
 
 
-def wrap_runs(runs: Sequence[Tuple[str, str]], width: float, size: float, first_indent: float = 0.0) -> List[List[_Tok]]:
-    """Greedy line breaking of styled runs [(text, fontname)].
+def wrap_runs(
+    runs: Sequence[Tuple[str, str]], width: float, size: float, first_indent: float = 0.0, width_fn=_width
+) -> List[List[_Tok]]:
+    """Greedy line breaking of styled runs [(text, fontname)]; ``width_fn(text, font, size)`` measures text.
 
     Breaks only at ASCII spaces (NBSP and hard hyphens never break); a word containing a
     soft hyphen may be split there, rendering "prefix-" at the end of the line.
@@ -175,12 +177,12 @@ def wrap_runs(runs: Sequence[Tuple[str, str]], width: float, size: float, first_
     lines: List[List[_Tok]] = []
     cur: List[_Tok] = []
     cur_w = 0.0
-    space = _width(" ", "helv", size)
+    space = width_fn(" ", "helv", size)
     i = 0
     while i < len(toks):
         t = toks[i]
         avail = width - (first_indent if not lines else 0.0)
-        add = _width(t.text, t.font, size) + (space if cur else 0.0)
+        add = width_fn(t.text, t.font, size) + (space if cur else 0.0)
         if cur_w + add <= avail or not cur and SOFT_HYPHEN not in t.text:
             cur.append(t)
             cur_w += add
@@ -192,7 +194,7 @@ def wrap_runs(runs: Sequence[Tuple[str, str]], width: float, size: float, first_
             done = False
             for k in range(len(parts) - 1, 0, -1):
                 head = "".join(parts[:k]) + "-"
-                if cur_w + _width(head, t.font, size) + (space if cur else 0.0) <= avail:
+                if cur_w + width_fn(head, t.font, size) + (space if cur else 0.0) <= avail:
                     cur.append(_Tok(head, t.font, hyph_tail=True))
                     toks[i] = _Tok(SOFT_HYPHEN.join(parts[k:]), t.font)
                     done = True

@@ -29,6 +29,7 @@ import pymupdf
 
 from synth import images as simg
 from synth.books import (
+    wrap_runs,
     NBSP,
     SOFT_HYPHEN,
     BookLayout,
@@ -160,39 +161,7 @@ def _fast_width(text: str, font: str, size: float) -> float:
 
 def _wrap_runs(runs, width: float, size: float, first_indent: float = 0.0) -> List[List[_Tok]]:
     """``synth.books.wrap_runs`` (same breaks) with the cached width."""
-    toks: List[_Tok] = [_Tok(w, font) for text, font in runs for w in text.split(" ") if w]
-    lines: List[List[_Tok]] = []
-    cur: List[_Tok] = []
-    cur_w = 0.0
-    space = _fast_width(" ", "helv", size)
-    i = 0
-    while i < len(toks):
-        t = toks[i]
-        avail = width - (first_indent if not lines else 0.0)
-        add = _fast_width(t.text, t.font, size) + (space if cur else 0.0)
-        if cur_w + add <= avail or not cur and SOFT_HYPHEN not in t.text:
-            cur.append(t)
-            cur_w += add
-            i += 1
-            continue
-        if SOFT_HYPHEN in t.text:
-            parts = t.text.split(SOFT_HYPHEN)
-            done = False
-            for k in range(len(parts) - 1, 0, -1):
-                head = "".join(parts[:k]) + "-"
-                if cur_w + _fast_width(head, t.font, size) + (space if cur else 0.0) <= avail:
-                    cur.append(_Tok(head, t.font, hyph_tail=True))
-                    toks[i] = _Tok(SOFT_HYPHEN.join(parts[k:]), t.font)
-                    done = True
-                    break
-            if not done and not cur:
-                cur.append(_Tok(t.text.replace(SOFT_HYPHEN, ""), t.font))
-                i += 1
-        lines.append(cur)
-        cur, cur_w = [], 0.0
-    if cur:
-        lines.append(cur)
-    return lines
+    return wrap_runs(runs, width, size, first_indent, width_fn=_fast_width)
 
 
 class _FontCachingPage:
