@@ -45,7 +45,12 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-NOT_A_FIGURE = {"decoration_small", "decoration_repeated", "decoration_rule", "vector_uncaptioned"}
+# reasons that say "not a figure" (pipeline.figures.NOT_A_FIGURE; a test keeps the two equal, so the scorer
+# need not import the pipeline)
+NOT_A_FIGURE = {
+    "decoration_small", "decoration_repeated", "decoration_rule", "decoration_background", "vector_uncaptioned",
+}
+
 IOU_MIN = 0.5
 CAPTION_SIM_MIN = 0.9
 COCO_DPI = 72.0  # PubLayNet page images are PMC pages rendered at about 72 dpi (612x792 px for US Letter)

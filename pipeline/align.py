@@ -20,12 +20,13 @@ from scipy.optimize import linear_sum_assignment
 from schemas import Caption, Figure, ImageRegion, Panel
 from schemas.settings import AlignSettings
 
-VERSION = "1"
+VERSION = "2"
 INFEASIBLE = 1e6
 ABOVE_PENALTY = 6.0  # captions sit below their figure more often than above
 BESIDE_PENALTY = 18.0  # a caption beside its figure is a less common layout
 WEAK_OVERLAP_PENALTY = 20.0  # caption and figure overlap horizontally only a little
 WEAK_OVERLAP_GAP_FRAC = 0.35  # ... then only a small vertical gap is accepted (share of max_gap_pt)
+CAPTION_INSIDE = 1.1  # a caption may overlap its figure's box by up to its own height (images with white margins)
 NEXT_COLUMN_PENALTY = 60.0  # caption carried to the top of the next column: the last resort
 NEXT_COLUMN_DEPTH = 0.1  # cost per point the carried caption sits below the top of the page
 
@@ -80,7 +81,7 @@ def pair_cost(
         gap = (bottom - top) - _union_length(covered)
         if any(o is not caption and _between(top, bottom, o.bbox, r) for o in captions):
             return INFEASIBLE
-        if gap > (WEAK_OVERLAP_GAP_FRAC if weak else 1.0) * settings.max_gap_pt or gap < -0.5 * (c[3] - c[1]):
+        if gap > (WEAK_OVERLAP_GAP_FRAC if weak else 1.0) * settings.max_gap_pt or gap < -CAPTION_INSIDE * (c[3] - c[1]):
             return INFEASIBLE
         return max(gap, 0.0) + penalty + (WEAK_OVERLAP_PENALTY if weak else 0.0)
     if _y_overlap(r, c) > 0:  # caption beside the region

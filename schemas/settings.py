@@ -39,6 +39,11 @@ class ExtractSettings(BaseModel):
     repeated_image_pages: int = Field(
         3, description="an image (same pixels) shown on this many pages or more is a decoration (logo, icon)"
     )
+    background_min_words: int = Field(
+        40,
+        description="an image with this many words of page text on top of it is a page background (or a framed "
+        "box this many words a sidebar), not a figure; figure labels are far fewer",
+    )
     scan_min_region_frac: float = Field(
         0.01, description="a scanned-page region below this fraction of the page area is not a figure"
     )

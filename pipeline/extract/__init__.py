@@ -12,15 +12,14 @@ from functools import partial
 import pymupdf
 
 from pipeline.extract.decorations import mark_decorations
-from pipeline.extract.embedded import embedded_images
+from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy, numpy_to_png
 from pipeline.extract.scanned import process_scanned_page
-from pipeline.extract.vector import vector_figures
 from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.settings import ExtractSettings
 
-VERSION = "4"
+VERSION = "5"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 
 Mapper = Callable[..., Iterable]
@@ -119,11 +118,7 @@ def _continues_line(prev: TextBlock, block: TextBlock) -> bool:
 
 
 def digital_page(page: pymupdf.Page, settings: ExtractSettings) -> Page:
-    images, errors = embedded_images(page, settings)
-    try:
-        images += vector_figures(page, settings, avoid=[r.bbox for r in images])
-    except Exception as exc:
-        errors.append(f"page {page.number + 1}: vector figures failed ({exc})")
+    images, errors = graphic_regions(page, settings)
     return Page(
         number=page.number + 1,
         width=round(page.rect.width, 2),

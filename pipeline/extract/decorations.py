@@ -1,4 +1,5 @@
-"""Decorations: logos, icons, rules, tiny images and images repeated on many pages are not figures.
+"""Decorations: logos, icons, rules, tiny images, images repeated on many pages and page backgrounds (images
+with running text printed over them) are not figures.
 
 They stay in the output as rejected regions with a reason code.
 """
@@ -13,13 +14,28 @@ from schemas.settings import ExtractSettings
 SMALL = "decoration_small"
 REPEATED = "decoration_repeated"
 RULE = "decoration_rule"
-REASONS = (SMALL, REPEATED, RULE)
+BACKGROUND = "decoration_background"
+REASONS = (SMALL, REPEATED, RULE, BACKGROUND)
 RULE_ASPECT = 12.0  # a box this many times longer than high (or the reverse) is a rule or a bar, not a figure
 POSITION_GRID_PT = 6.0  # vector regions at the same place (to this grid) on many pages are watermarks/furniture
 
 
 def _position_key(bbox) -> tuple[int, ...]:
     return tuple(round(v / POSITION_GRID_PT) for v in bbox)
+
+
+def words_on(bbox, page: Page) -> int:
+    """Words of the page's text lines that lie on ``bbox`` (centre inside): running text printed over an image
+    makes it a background; a figure's own labels are few. (Drawn diagrams are not judged so: a syntax diagram
+    or a flow chart is mostly text.)"""
+    x0, y0, x1, y1 = bbox
+    n = 0
+    for block in page.text_blocks:
+        for line in block.lines:
+            cx, cy = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
+                n += len(line.text.split())
+    return n
 
 
 def mark_decorations(pages: list[Page], settings: ExtractSettings) -> list[Page]:
@@ -47,6 +63,8 @@ def mark_decorations(pages: list[Page], settings: ExtractSettings) -> list[Page]
                 repeats = max(repeats, len(pages_by_position[_position_key(region.bbox)]))
             if repeats >= settings.repeated_image_pages:
                 reasons.append(REPEATED)
+            if region.kind == "embedded" and words_on(region.bbox, page) >= settings.background_min_words:
+                reasons.append(BACKGROUND)
             reasons = sorted(set(region.reject_reasons) | set(reasons))
             regions.append(region.model_copy(update={"reject_reasons": reasons}))
         out.append(page.model_copy(update={"images": regions}))

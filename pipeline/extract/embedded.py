@@ -1,12 +1,53 @@
-"""Embedded raster images of a born-digital page, decoded through a Pixmap to RGB."""
+"""Embedded raster images of a born-digital page: where each is placed, and its pixels decoded through a
+Pixmap to RGB (never the raw stream bytes)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pymupdf
 
 from pipeline.extract.images import make_region, pixmap_to_numpy
 from schemas import ImageRegion
 from schemas.settings import ExtractSettings
+
+MAX_RENDER_DPI = 600  # a rendered group never asks for more than this, whatever its sources' resolution
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One drawing of an embedded image on the page (an image drawn twice is two placements)."""
+
+    bbox: tuple[float, float, float, float]  # PDF points, clipped to the page
+    xref: int  # 0 for inline images
+    transform: tuple[float, ...]
+    width: int  # source pixels
+    height: int
+
+    @property
+    def ppi(self) -> float:
+        """Source pixels per inch as placed (the resolution a render must reach to lose nothing)."""
+        return self.width / max(1e-6, self.bbox[2] - self.bbox[0]) * 72
+
+
+def image_placements(page: pymupdf.Page) -> list[Placement]:
+    """Every placement of an embedded image, cheap: nothing is decoded."""
+    out = []
+    page_rect = page.rect
+    for info in page.get_image_info(xrefs=True):
+        bbox = pymupdf.Rect(info["bbox"]) & page_rect
+        if bbox.is_empty or bbox.width <= 0 or bbox.height <= 0:
+            continue
+        out.append(
+            Placement(
+                bbox=tuple(bbox),
+                xref=info.get("xref") or 0,
+                transform=tuple(info["transform"]),
+                width=int(info.get("width") or 0),
+                height=int(info.get("height") or 0),
+            )
+        )
+    return out
 
 
 def _decode(doc: pymupdf.Document, xref: int, smask: int) -> pymupdf.Pixmap:
@@ -24,93 +65,45 @@ def _decode(doc: pymupdf.Document, xref: int, smask: int) -> pymupdf.Pixmap:
     return pix
 
 
-def _render(page: pymupdf.Page, bbox: pymupdf.Rect, dpi: int) -> pymupdf.Pixmap:
-    return page.get_pixmap(clip=bbox, dpi=dpi, alpha=False)
+def render_dpi(box, ppi: float, settings: ExtractSettings) -> int:
+    """dpi for rendering ``box``: the sources' own resolution, but never more than the stored image keeps
+    (``max_image_px`` on the longer side) nor MAX_RENDER_DPI."""
+    longest = max(1e-6, box[2] - box[0], box[3] - box[1])
+    cap = settings.max_image_px * 72 / longest
+    return int(max(36, min(ppi, cap, MAX_RENDER_DPI)))
 
 
-TILE_GAP_PT = 1.5  # images closer than this (points) that line up are tiles of one picture
+def render_region(page: pymupdf.Page, box, dpi: int, kind: str, settings: ExtractSettings) -> ImageRegion:
+    """What the reader sees in ``box`` (all layers composited), rendered at ``dpi``."""
+    rect = pymupdf.Rect(box) & page.rect
+    arr = pixmap_to_numpy(page.get_pixmap(clip=rect, dpi=dpi, alpha=False))
+    return make_region(arr, rect, kind, settings.max_image_px)
 
 
-def _tiles_touch(a, b) -> bool:
-    """Two boxes that abut (gap <= TILE_GAP_PT) along a shared, lined-up edge."""
-    ax0, ay0, ax1, ay1 = a
-    bx0, by0, bx1, by1 = b
-    side_by_side = abs(ay0 - by0) <= TILE_GAP_PT and abs(ay1 - by1) <= TILE_GAP_PT and (
-        abs(ax1 - bx0) <= TILE_GAP_PT or abs(bx1 - ax0) <= TILE_GAP_PT
-    )
-    stacked = abs(ax0 - bx0) <= TILE_GAP_PT and abs(ax1 - bx1) <= TILE_GAP_PT and (
-        abs(ay1 - by0) <= TILE_GAP_PT or abs(by1 - ay0) <= TILE_GAP_PT
-    )
-    return side_by_side or stacked
+def decode_placement(page: pymupdf.Page, placement: Placement, settings: ExtractSettings, smasks: dict[int, int]) -> ImageRegion:
+    """The exact pixels of one placement, turned as placed. An image that cannot be decoded is rendered from
+    the page instead; only when MuPDF cannot render it either does this raise."""
+    try:
+        if placement.xref <= 0:
+            raise ValueError("inline image")
+        arr = pixmap_to_numpy(_decode(page.parent, placement.xref, smasks.get(placement.xref, 0)))
+        # follow the placement's orientation: a flipped/rotated transform shows pixels turned
+        a, b, c, d = placement.transform[:4]
+        if abs(b) > abs(a):  # rotated by 90 degrees
+            arr = arr.transpose(1, 0, 2)
+            if b > 0:
+                arr = arr[:, ::-1]
+            if c > 0:
+                arr = arr[::-1]
+        else:
+            if a < 0:
+                arr = arr[:, ::-1]
+            if d < 0:
+                arr = arr[::-1]
+    except Exception:
+        return render_region(page, placement.bbox, settings.vector_render_dpi, "embedded", settings)
+    return make_region(arr, placement.bbox, "embedded", settings.max_image_px, placement.xref or None)
 
 
-def stitch_tiles(page: pymupdf.Page, regions: list[ImageRegion], settings: ExtractSettings) -> list[ImageRegion]:
-    """Join images that tile one picture (strips or a grid) into one region, rendered from the page at the
-    tiles' own resolution. Separate panels keep their gutters and are never joined."""
-    groups = [[r] for r in regions]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                if any(_tiles_touch(a.bbox, b.bbox) for a in groups[i] for b in groups[j]):
-                    groups[i] += groups.pop(j)
-                    merged = True
-                    break
-            if merged:
-                break
-    out = []
-    for group in groups:
-        if len(group) == 1:
-            out.append(group[0])
-            continue
-        box = pymupdf.Rect(group[0].bbox)
-        for r in group[1:]:
-            box |= pymupdf.Rect(r.bbox)
-        ppi = max(r.width / max(1e-6, (r.bbox[2] - r.bbox[0])) for r in group) * 72
-        dpi = int(min(max(72, ppi), 600))
-        arr = pixmap_to_numpy(page.get_pixmap(clip=box, dpi=dpi, alpha=False))
-        out.append(make_region(arr, box, "embedded", settings.max_image_px))
-    return out
-
-
-def embedded_images(page: pymupdf.Page, settings: ExtractSettings) -> tuple[list[ImageRegion], list[str]]:
-    """Every placement of an embedded image on the page, as RGB PNG, with its box in PDF points.
-
-    Images that cannot be decoded are rendered from the page instead; errors are returned, not raised.
-    """
-    doc = page.parent
-    regions: list[ImageRegion] = []
-    errors: list[str] = []
-    smasks = {img[0]: img[1] for img in page.get_images(full=True)}
-    page_rect = page.rect
-    for info in page.get_image_info(xrefs=True):
-        bbox = pymupdf.Rect(info["bbox"]) & page_rect
-        if bbox.is_empty or bbox.width <= 0 or bbox.height <= 0:
-            continue
-        xref = info.get("xref") or 0
-        try:
-            if xref <= 0:
-                raise ValueError("inline image")
-            arr = pixmap_to_numpy(_decode(doc, xref, smasks.get(xref, 0)))
-            # follow the placement's orientation: a flipped/rotated transform shows pixels turned
-            a, b, c, d = info["transform"][:4]
-            if abs(b) > abs(a):  # rotated by 90 degrees
-                arr = arr.transpose(1, 0, 2)
-                if b > 0:
-                    arr = arr[:, ::-1]
-                if c > 0:
-                    arr = arr[::-1]
-            else:
-                if a < 0:
-                    arr = arr[:, ::-1]
-                if d < 0:
-                    arr = arr[::-1]
-        except Exception as exc:
-            try:
-                arr = pixmap_to_numpy(_render(page, bbox, settings.vector_render_dpi))
-            except Exception as exc2:  # pragma: no cover - a page MuPDF cannot render at all
-                errors.append(f"page {page.number + 1}: image xref {xref} unreadable ({exc}; {exc2})")
-                continue
-        regions.append(make_region(arr, bbox, "embedded", settings.max_image_px, xref or None))
-    return stitch_tiles(page, regions, settings), errors
+def image_smasks(page: pymupdf.Page) -> dict[int, int]:
+    return {img[0]: img[1] for img in page.get_images(full=True)}

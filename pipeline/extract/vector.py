@@ -9,9 +9,11 @@ from schemas import ImageRegion
 from schemas.settings import ExtractSettings
 
 JOIN_PT = 12.0  # drawings closer than this (points) belong to one cluster
+LABEL_GAP_PT = 6.0  # a short text block this close beside a drawing labels it
+LABEL_MAX_WORDS = 6  # ... when none of its lines is longer than this
 
 
-def _is_straight_axis_line(d: dict) -> bool:
+def is_straight_axis_line(d: dict) -> bool:
     """True for drawings made only of horizontal/vertical lines or thin rectangles (table rules, underlines)."""
     for item in d.get("items", []):
         op = item[0]
@@ -57,34 +59,63 @@ def cluster_rects(rects: list[pymupdf.Rect], join: float) -> list[tuple[pymupdf.
     return clusters
 
 
+def drawing_rects(drawings: list[dict], avoid: list) -> list[pymupdf.Rect]:
+    """Boxes of the drawings that can make a figure: not table rules or underlines, not inside ``avoid``
+    (boxes already taken by image groups or frames: their frames and overlays start no figure of their own)."""
+    rects = []
+    for d in drawings:
+        r = pymupdf.Rect(d["rect"])
+        if r.is_empty and r.width == 0 and r.height == 0:
+            continue
+        if is_straight_axis_line(d):
+            continue
+        if any(pymupdf.Rect(a).contains(r) for a in avoid):
+            continue
+        rects.append(r)
+    return rects
+
+
+def vector_clusters(rects: list[pymupdf.Rect], page_rect: pymupdf.Rect, settings: ExtractSettings) -> list[pymupdf.Rect]:
+    """Clusters of drawings large enough, and made of enough drawings, to be a figure."""
+    page_area = page_rect.width * page_rect.height
+    return [
+        box
+        for box, n in cluster_rects(rects, JOIN_PT)
+        if n >= settings.vector_min_drawings and box.width * box.height >= settings.vector_min_area_frac * page_area
+    ]
+
+
+def with_text_labels(box: pymupdf.Rect, text_boxes: list) -> pymupdf.Rect:
+    """``box`` grown by the text that labels a drawing: blocks inside it or more than half inside, and short
+    blocks just beside it (labels at the ends of leader lines). Text above or below is left alone: that is
+    where captions and running text sit."""
+    box = pymupdf.Rect(box)
+    for t in text_boxes:
+        tb = pymupdf.Rect(t[:4])
+        if box.contains(pymupdf.Rect(tb.x0 + 1, tb.y0 + 1, tb.x1 - 1, tb.y1 - 1)) or (
+            tb.intersects(box) and (tb & box).get_area() > 0.5 * tb.get_area()
+        ):
+            box |= tb
+    for t in text_boxes:
+        tb = pymupdf.Rect(t[:4])
+        text = t[4] if len(t) > 4 else ""
+        beside = tb.y0 >= box.y0 - 1 and tb.y1 <= box.y1 + 1 and (0 <= tb.x0 - box.x1 <= LABEL_GAP_PT or 0 <= box.x0 - tb.x1 <= LABEL_GAP_PT)
+        short = bool(text) and all(len(line.split()) <= LABEL_MAX_WORDS for line in text.splitlines())
+        if beside and short:
+            box |= tb
+    return box
+
+
 def vector_figures(page: pymupdf.Page, settings: ExtractSettings, avoid: list[tuple]) -> list[ImageRegion]:
     """Render clusters of vector drawings that are large and not just table rules.
 
     ``avoid``: boxes of embedded images; drawings inside them (frames, overlays) do not start a figure.
     """
-    rects = []
-    for d in page.get_drawings():
-        r = pymupdf.Rect(d["rect"])
-        if r.is_empty and r.width == 0 and r.height == 0:
-            continue
-        if _is_straight_axis_line(d):
-            continue
-        if any(pymupdf.Rect(a).contains(r) for a in avoid):
-            continue
-        rects.append(r)
-    page_area = page.rect.width * page.rect.height
+    rects = drawing_rects(page.get_drawings(), avoid)
+    text_boxes = [b for b in page.get_text("blocks") if b[6] == 0]
     regions = []
-    for box, n in cluster_rects(rects, JOIN_PT):
-        if n < settings.vector_min_drawings or box.width * box.height < settings.vector_min_area_frac * page_area:
-            continue
-        # take in text labels that sit on the drawing
-        for b in page.get_text("blocks"):
-            tb = pymupdf.Rect(b[:4])
-            if box.contains(pymupdf.Rect(tb.x0 + 1, tb.y0 + 1, tb.x1 - 1, tb.y1 - 1)) or (
-                tb.intersects(box) and (tb & box).get_area() > 0.5 * tb.get_area()
-            ):
-                box |= tb
-        box &= page.rect
+    for box in vector_clusters(rects, page.rect, settings):
+        box = with_text_labels(box, text_boxes) & page.rect
         arr = pixmap_to_numpy(page.get_pixmap(clip=box, dpi=settings.vector_render_dpi, alpha=False))
         regions.append(make_region(arr, box, "vector", settings.max_image_px))
     return regions

@@ -276,6 +276,13 @@ def test_total_is_micro_averaged():
     assert t.caption_accuracy == 1.0 and t.pair_f1 == pytest.approx(2 * 1.0 * 0.5 / 1.5, abs=1e-4)
 
 
+def test_not_a_figure_reasons_match_the_pipeline():
+    from eval.extraction import NOT_A_FIGURE
+    from pipeline.figures import NOT_A_FIGURE as PIPELINE_NOT_A_FIGURE
+
+    assert NOT_A_FIGURE == set(PIPELINE_NOT_A_FIGURE)
+
+
 def test_eval_does_not_import_flows_or_pipeline():
     # the scorer and the truth readers (eval/bench.py runs the pipeline itself and is not checked here)
     for path in (REPO / "eval" / "extraction.py", REPO / "eval" / "publaynet.py"):

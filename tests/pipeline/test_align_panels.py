@@ -151,3 +151,10 @@ def test_left_aligned_caption_over_centred_figure():
     assert owners(align_page(regions, caps, 1)) == {"Figure 1": [0]}
     far = [caption((56, 20, 224, 32), "Figure 1")]  # same overlap, but far above: not its caption
     assert owners(align_page(regions, far, 1)) == {None: [0]}
+
+
+def test_caption_overlapping_the_bottom_of_its_image_box():
+    # a screenshot whose white margin runs under its caption: the caption still belongs to it
+    regions = [region((61, 428, 532, 657))]
+    caps = [caption((65, 649, 347, 658), "Figure 3-11")]
+    assert owners(align_page(regions, caps, 1)) == {"Figure 3-11": [0]}

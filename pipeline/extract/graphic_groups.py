@@ -1,0 +1,226 @@
+"""Graphic groups: which embedded images and drawings of a born-digital page make one figure.
+
+A textbook figure is often not one image: a picture cut into tiles, a photo with label boxes and callout lines
+drawn over it, an image stacked on a copy of itself (or its mask), a dozen cut-out pieces inside a drawn frame.
+The reader sees one figure, and so do we:
+
+1. Frames: a drawn rectangle (square or rounded corners) around at least one image is one figure, with all it
+   holds; a frame never joins anything outside it. A framed box of running text (a sidebar) is not a figure.
+2. Images that overlap, or abut as tiles, are one group.
+3. The remaining drawings are clustered (``vector.py``); a cluster that touches an image group joins it
+   (callouts, label boxes); the others are vector figures.
+
+A group of one image is decoded exactly; every larger group is rendered from the page (all layers composited)
+at its sources' own resolution, capped by ``max_image_px``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pymupdf
+
+from pipeline.extract.embedded import (
+    Placement,
+    decode_placement,
+    image_placements,
+    image_smasks,
+    render_dpi,
+    render_region,
+)
+from pipeline.extract.vector import drawing_rects, is_straight_axis_line, vector_clusters, with_text_labels
+from schemas import ImageRegion
+from schemas.settings import ExtractSettings
+
+FRAME_TOL_PT = 2.0  # a frame's path points lie this close to its bounding box's border ...
+FRAME_TOL_FRAC = 0.08  # ... or within this share of its shorter side (rounded corners)
+FRAME_MIN_PERIMETER = 0.8  # a frame's straight edges cover at least this share of its bounding box's perimeter
+TILE_GAP_PT = 1.5  # images closer than this (points) that line up are tiles of one picture
+PAPER_LEVEL = 0.97  # a fill whose every channel is at least this (0-1) looks like paper
+FRAME_MAX_PAGE = 0.8  # a frame around more than this share of the page is a page border
+FRAME_HOLDS = 0.8  # an image belongs to a frame when this share of it lies inside
+OVERLAP_MIN_PT2 = 1.0  # boxes overlapping by more than this area (square points) overlap
+
+
+@dataclass
+class Group:
+    box: pymupdf.Rect
+    members: list[Placement] = field(default_factory=list)
+    drawings: bool = False  # holds drawings: rendered, with text labels taken in
+    frame: bool = False
+
+
+def _points(item: tuple) -> list[pymupdf.Point]:
+    op = item[0]
+    if op == "re":
+        r = pymupdf.Rect(item[1])
+        return [r.tl, r.tr, r.br, r.bl]
+    if op == "qu":
+        q = item[1]
+        return [q.ul, q.ur, q.lr, q.ll]
+    return [pymupdf.Point(p) for p in item[1:] if isinstance(p, pymupdf.Point)]
+
+
+def _visible(drawing: dict) -> bool:
+    """A stroked outline, or a box filled with a colour other than the paper's (a white box is invisible)."""
+    if drawing.get("color") is not None and (drawing.get("width") or 0) > 0:
+        return True
+    fill = drawing.get("fill")
+    return fill is not None and min(fill) < PAPER_LEVEL
+
+
+def is_frame(drawing: dict, min_area: float) -> bool:
+    """True for a large rectangle outline or box (square or rounded corners): every point of its path lies on
+    its bounding box's border, and its straight edges run around most of it (so an L of chart axes is not one)."""
+    box = pymupdf.Rect(drawing["rect"])
+    if box.width * box.height < min_area or not _visible(drawing):
+        return False
+    tol = max(FRAME_TOL_PT, FRAME_TOL_FRAC * min(box.width, box.height))
+    edge = 0.0
+    for item in drawing.get("items", []):
+        pts = _points(item)
+        for p in pts:
+            if min(abs(p.x - box.x0), abs(p.x - box.x1), abs(p.y - box.y0), abs(p.y - box.y1)) > tol:
+                return False
+        if item[0] in ("re", "qu"):
+            edge += 2 * (box.width + box.height)
+        elif item[0] == "l":
+            edge += abs(pts[0] - pts[1])
+    return edge >= FRAME_MIN_PERIMETER * 2 * (box.width + box.height)
+
+
+def _centre_in(inner, outer: pymupdf.Rect) -> bool:
+    return outer.contains(pymupdf.Point((inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2))
+
+
+def _mostly_in(inner, outer: pymupdf.Rect) -> bool:
+    r = pymupdf.Rect(inner)
+    return (r & outer).get_area() >= FRAME_HOLDS * r.get_area()
+
+
+def _words_inside(box: pymupdf.Rect, blocks: list) -> int:
+    return sum(len(b[4].split()) for b in blocks if len(b) > 4 and b[6] == 0 and _centre_in(b[:4], box))
+
+
+def frame_boxes(
+    drawings: list[dict], placements: list[Placement], blocks: list, page_rect: pymupdf.Rect, settings: ExtractSettings
+) -> list[pymupdf.Rect]:
+    """Outermost frames that hold at least one image and not a body of running text."""
+    min_area = settings.vector_min_area_frac * page_rect.width * page_rect.height
+    frames = []
+    for d in drawings:
+        if not is_frame(d, min_area):
+            continue
+        box = pymupdf.Rect(d["rect"]) & page_rect
+        if box.get_area() > FRAME_MAX_PAGE * page_rect.get_area():
+            continue
+        if not any(_mostly_in(p.bbox, box) for p in placements):
+            continue
+        if _words_inside(box, blocks) >= settings.background_min_words:
+            continue  # a sidebar: a box of text, perhaps with an icon
+        frames.append(box)
+    return [f for f in frames if not any(g is not f and g.contains(f) and g != f for g in frames)]
+
+
+def _tiles_touch(a, b) -> bool:
+    """Two boxes that abut (gap <= TILE_GAP_PT) along a shared, lined-up edge."""
+    ax0, ay0, ax1, ay1 = a
+    bx0, by0, bx1, by1 = b
+    side_by_side = abs(ay0 - by0) <= TILE_GAP_PT and abs(ay1 - by1) <= TILE_GAP_PT and (
+        abs(ax1 - bx0) <= TILE_GAP_PT or abs(bx1 - ax0) <= TILE_GAP_PT
+    )
+    stacked = abs(ax0 - bx0) <= TILE_GAP_PT and abs(ax1 - bx1) <= TILE_GAP_PT and (
+        abs(ay1 - by0) <= TILE_GAP_PT or abs(by1 - ay0) <= TILE_GAP_PT
+    )
+    return side_by_side or stacked
+
+
+def _overlap(a, b) -> bool:
+    return (pymupdf.Rect(a) & pymupdf.Rect(b)).get_area() > OVERLAP_MIN_PT2
+
+
+def connected_groups(boxes: list, linked) -> list[list[int]]:
+    """Indices of ``boxes`` grouped by the transitive closure of ``linked(a, b)``."""
+    parent = list(range(len(boxes)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if find(i) != find(j) and linked(boxes[i], boxes[j]):
+                parent[find(j)] = find(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def _union(boxes) -> pymupdf.Rect:
+    out = pymupdf.Rect(boxes[0])
+    for b in boxes[1:]:
+        out |= pymupdf.Rect(b)
+    return out
+
+
+def plan_groups(
+    placements: list[Placement], drawings: list[dict], blocks: list, page_rect: pymupdf.Rect, settings: ExtractSettings
+) -> list[Group]:
+    """The page's figure groups (no pixels yet): frames, image groups, drawing clusters."""
+    frames = frame_boxes(drawings, placements, blocks, page_rect, settings)
+    groups = []
+    for f in frames:
+        members = [p for p in placements if _mostly_in(p.bbox, f)]
+        inner = sum(  # drawings inside other than the frame itself and its border rules
+            1
+            for d in drawings
+            if _centre_in(d["rect"], f) and pymupdf.Rect(d["rect"]) & page_rect != f and not is_straight_axis_line(d)
+        )
+        if len(members) == 1 and inner == 0:  # a plain border around one picture: the picture, exactly
+            groups.append(Group(box=pymupdf.Rect(members[0].bbox), members=members))
+        else:
+            groups.append(Group(box=f, members=members, drawings=True, frame=True))
+    rest = [p for p in placements if not any(_mostly_in(p.bbox, f) for f in frames)]
+    linked = lambda a, b: _overlap(a, b) or _tiles_touch(a, b)  # noqa: E731
+    for idx in connected_groups([p.bbox for p in rest], linked):
+        members = [rest[i] for i in idx]
+        groups.append(Group(box=_union([m.bbox for m in members]), members=members))
+    # drawings inside a frame (by their centre: clipped drawings may reach past it) belong to it
+    free = [d for d in drawings if not any(_centre_in(d["rect"], f) for f in frames)]
+    rects = drawing_rects(free, [g.box for g in groups])
+    for cluster in vector_clusters(rects, page_rect, settings):
+        touching = [g for g in groups if not g.frame and _overlap(g.box, cluster)]
+        if touching and _words_inside(cluster, blocks) < settings.background_min_words:
+            for g in touching:
+                groups.remove(g)
+            groups.append(
+                Group(box=_union([cluster] + [g.box for g in touching]), members=[m for g in touching for m in g.members], drawings=True)
+            )
+        else:  # a drawing of its own (or ornaments of running text: it stays apart, to be judged a decoration)
+            groups.append(Group(box=cluster, drawings=True))
+    return groups
+
+
+def graphic_regions(page: pymupdf.Page, settings: ExtractSettings) -> tuple[list[ImageRegion], list[str]]:
+    """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised."""
+    placements = image_placements(page)
+    drawings = page.get_drawings()
+    blocks = [b for b in page.get_text("blocks") if b[6] == 0]
+    groups = plan_groups(placements, drawings, blocks, page.rect, settings)
+    smasks = image_smasks(page) if placements else {}
+    regions, errors = [], []
+    for g in sorted(groups, key=lambda g: (g.box.y0, g.box.x0)):
+        try:
+            if len(g.members) == 1 and not g.drawings:
+                regions.append(decode_placement(page, g.members[0], settings, smasks))
+                continue
+            box = with_text_labels(g.box, blocks) if g.drawings and not g.frame else g.box
+            ppi = max([m.ppi for m in g.members] + ([settings.vector_render_dpi] if g.drawings else []))
+            kind = "embedded" if g.members else "vector"  # images, whatever is drawn with them
+            regions.append(render_region(page, box & page.rect, render_dpi(box, ppi, settings), kind, settings))
+        except Exception as exc:  # pragma: no cover - a page MuPDF cannot render at all
+            errors.append(f"page {page.number + 1}: figure at {tuple(round(v) for v in g.box)} unreadable ({exc})")
+    return regions, errors

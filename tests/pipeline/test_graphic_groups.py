@@ -1,0 +1,131 @@
+"""Which images and drawings of a born-digital page make one figure (pipeline/extract/graphic_groups.py)."""
+
+import io
+
+import numpy as np
+import pymupdf
+from PIL import Image
+
+from pipeline.extract import extract_book
+from pipeline.extract.decorations import BACKGROUND
+from pipeline.extract.graphic_groups import is_frame
+from pipeline.extract.images import png_to_numpy
+from pipeline.ingest import ingest
+
+BODY = "Body text of the chapter runs here, line after line, as books have it. "
+
+
+def png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def photo(seed: int, h: int = 80, w: int = 100) -> np.ndarray:
+    return (np.random.default_rng(seed).random((h, w, 3)) * 200 + 30).astype(np.uint8)
+
+
+def regions_of(doc: pymupdf.Document):
+    data = doc.tobytes()
+    return extract_book(data, ingest(data, "t.pdf")).pages[0].images
+
+
+def boxes(regions):
+    return sorted(tuple(round(v) for v in r.bbox) for r in regions)
+
+
+def new_page():
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=800)
+    page.insert_textbox(pymupdf.Rect(40, 40, 560, 200), BODY * 8, fontsize=9)
+    return doc, page
+
+
+def test_two_adjacent_frames_of_pieces_are_two_figures():
+    # like a trade handbook: each figure is a rounded frame holding many small cut-out pieces and labels;
+    # the frames stand 10 pt apart and must not merge, and no piece comes out on its own
+    doc, page = new_page()
+    for k, x0 in enumerate((40, 310)):
+        frame = pymupdf.Rect(x0, 300, x0 + 250, 480)
+        page.draw_rect(frame, color=(0.2, 0.2, 0.2), radius=0.05, width=0.8)
+        for i in range(3):
+            for j in range(2):
+                r = pymupdf.Rect(x0 + 10 + i * 80, 310 + j * 80, x0 + 70 + i * 80, 370 + j * 80)
+                page.insert_image(r, stream=png(photo(10 * k + 3 * i + j, 40, 40)))
+                page.insert_image(r + (10, 10, -10, -10), stream=png(photo(99, 20, 20)))  # a layer on top
+        page.insert_text((x0 + 20, 470), "Part label", fontsize=7)
+    page.insert_text((40, 500), "Figure 7-26. Pieces.", fontsize=9)
+    page.insert_text((310, 500), "Figure 7-27. More pieces.", fontsize=9)
+    regions = regions_of(doc)
+    assert boxes(regions) == [(40, 300, 290, 480), (310, 300, 560, 480)]
+    assert all(r.kind == "embedded" for r in regions)  # rendered images, so they can be captioned figures
+
+
+def test_overlapping_images_are_one_picture_and_stacked_copies_are_one():
+    doc, page = new_page()
+    base = photo(1, 160, 200)
+    page.insert_image(pymupdf.Rect(60, 300, 260, 460), stream=png(base))
+    page.insert_image(pymupdf.Rect(200, 420, 300, 500), stream=png(photo(2)))  # an inset overlapping it
+    page.insert_image(pymupdf.Rect(350, 300, 500, 420), stream=png(base))
+    page.insert_image(pymupdf.Rect(350, 300, 500, 420), stream=png(base))  # the same image drawn twice
+    regions = regions_of(doc)
+    assert boxes(regions) == [(60, 300, 300, 500), (350, 300, 500, 420)]
+
+
+def test_a_framed_single_photo_is_decoded_exactly():
+    doc, page = new_page()
+    pic = photo(4, 120, 160)
+    page.draw_rect(pymupdf.Rect(59, 299, 221, 421), color=(0, 0, 0), width=0.5)
+    page.insert_image(pymupdf.Rect(60, 300, 220, 420), stream=png(pic))
+    (region,) = regions_of(doc)
+    assert np.array_equal(png_to_numpy(region.png), pic)
+
+
+def test_callouts_drawn_over_an_image_join_it():
+    doc, page = new_page()
+    page.insert_image(pymupdf.Rect(100, 300, 300, 460), stream=png(photo(5, 160, 200)))
+    for i in range(10):  # leader lines from labels at the right into the picture
+        page.draw_line((250, 320 + 14 * i), (340, 315 + 14 * i), color=(1, 0.5, 0), width=0.8)
+        page.insert_text((345, 318 + 14 * i), f"label {i}", fontsize=7)
+    regions = regions_of(doc)
+    assert len(regions) == 1
+    x0, y0, x1, y1 = regions[0].bbox
+    assert x0 <= 101 and x1 >= 360 and y0 <= 301 and y1 >= 459  # the picture, the leaders and their labels
+
+
+def test_a_framed_text_box_is_not_a_figure_frame():
+    # a sidebar: a frame around running text with a small icon; the icon must not become the frame's figure
+    doc, page = new_page()
+    page.draw_rect(pymupdf.Rect(40, 300, 560, 480), color=(0, 0, 0), width=1)
+    page.insert_image(pymupdf.Rect(50, 310, 80, 340), stream=png(photo(6, 30, 30)))
+    page.insert_textbox(pymupdf.Rect(90, 310, 550, 470), BODY * 5, fontsize=9)
+    assert boxes(regions_of(doc)) == [(50, 310, 80, 340)]
+
+
+def test_image_under_running_text_is_a_background():
+    doc, page = new_page()
+    page.insert_image(pymupdf.Rect(20, 20, 580, 400), stream=png(photo(7, 100, 140)), keep_proportion=False, overlay=False)
+    page.insert_image(pymupdf.Rect(100, 500, 300, 660), stream=png(photo(8)))
+    regions = {tuple(round(v) for v in r.bbox): r.reject_reasons for r in regions_of(doc)}
+    assert BACKGROUND in regions[(20, 20, 580, 400)]
+    assert regions[(100, 500, 300, 660)] == []
+
+
+def test_frame_shape_test():
+    ink = {"color": (0, 0, 0), "width": 1.0}
+    rect = {"rect": pymupdf.Rect(0, 0, 200, 100), "items": [("re", pymupdf.Rect(0, 0, 200, 100), 1)], **ink}
+    white_box = {**rect, "color": None, "fill": (1.0, 1.0, 1.0)}  # invisible on paper
+    shaded_box = {**white_box, "fill": (0.9, 0.9, 0.8)}
+    axes = {  # an L of chart axes: on the border, but not around it
+        **ink,
+        "rect": pymupdf.Rect(0, 0, 200, 100),
+        "items": [("l", pymupdf.Point(0, 0), pymupdf.Point(0, 100)), ("l", pymupdf.Point(0, 100), pymupdf.Point(200, 100))],
+    }
+    curve = {  # a curve through the middle is a drawing, not a frame
+        **ink,
+        "rect": pymupdf.Rect(0, 0, 200, 100),
+        "items": [("c", pymupdf.Point(0, 0), pymupdf.Point(100, 50), pymupdf.Point(150, 50), pymupdf.Point(200, 100))],
+    }
+    assert is_frame(rect, 1000) and not is_frame(axes, 1000) and not is_frame(curve, 1000)
+    assert not is_frame(rect, 50_000)  # too small to frame a figure
+    assert not is_frame(white_box, 1000) and is_frame(shaded_box, 1000)
