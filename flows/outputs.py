@@ -18,7 +18,8 @@ IMAGES = "images"
 
 
 def image_path(rec: Record) -> str:
-    return f"{IMAGES}/{rec.id}.png"
+    """images/<file name>: the name (with .png, or .jpg for a source JPEG kept as it is) comes from the record."""
+    return f"{IMAGES}/{Path(rec.image).name if rec.image else rec.id + '.png'}"
 
 
 def write_images(out_dir: Path, items: list[Item]) -> None:

@@ -13,11 +13,11 @@ from pipeline import panels as panels_mod
 from pipeline.captions import VERSION as CAPTIONS_VERSION
 from pipeline.captions import find_captions
 from pipeline.extract.decorations import REASONS as DECORATION_REASONS
-from pipeline.extract.images import make_region, png_to_numpy
+from pipeline.extract.images import image_extension, make_region, png_to_numpy
 from schemas import ExtractedBook, Figure, ImageRegion, Item, Panel, Record, StageReport
 from schemas.settings import AlignSettings, CaptionSettings
 
-VERSION = f"1-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
+VERSION = f"2-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
 
 NO_CAPTION = "no_caption"
 VECTOR_UNCAPTIONED = "vector_uncaptioned"
@@ -85,6 +85,7 @@ def build_records(
                 items.append(Item(record=rec, png=region.png))
     _dedupe_ids(items)
     for it in items:
+        it.record.image = it.record.id + image_extension(it.png)  # the file's name; flows decide its folder
         report.seen += 1
         if it.record.kept:
             report.kept += 1

