@@ -129,3 +129,28 @@ def test_frame_shape_test():
     assert is_frame(rect, 1000) and not is_frame(axes, 1000) and not is_frame(curve, 1000)
     assert not is_frame(rect, 50_000)  # too small to frame a figure
     assert not is_frame(white_box, 1000) and is_frame(shaded_box, 1000)
+
+
+def test_decorations_small_rule_repeated_with_reasons():
+    from pipeline.extract.decorations import REPEATED, RULE, SMALL, mark_decorations
+    from schemas import ImageRegion, Page
+    from schemas.settings import ExtractSettings
+
+    def reg(box, digest, kind="embedded"):
+        return ImageRegion(bbox=box, kind=kind, png=b"", width=10, height=10, digest=digest)
+
+    pages = [
+        Page(number=n, width=600, height=800, scanned=False, images=[
+            reg((20, 20, 80, 50), "logo"),  # the same logo on every page
+            reg((100, 100, 400, 300), f"photo{n}"),  # a real figure, different on each page
+            reg((100, 400, 110, 410), f"icon{n}"),  # 10 pt: an icon
+            reg((50, 700, 550, 706), f"rule{n}"),  # a bar
+        ])
+        for n in (1, 2, 3)
+    ]
+    out = mark_decorations(pages, ExtractSettings())
+    for page in out:
+        reasons = [r.reject_reasons for r in page.images]
+        assert REPEATED in reasons[0] and reasons[1] == [] and SMALL in reasons[2] and RULE in reasons[3]
+    # on fewer pages than repeated_image_pages the logo is not a decoration
+    assert mark_decorations(pages[:2], ExtractSettings())[0].images[0].reject_reasons == []
