@@ -10,7 +10,7 @@ from pipeline.errors import InputError
 from schemas import Book, PageInfo
 from schemas.settings import ExtractSettings
 
-VERSION = "2"
+VERSION = "3"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -36,26 +36,30 @@ def open_pdf(data: bytes, name: str = "input") -> pymupdf.Document:
     return doc
 
 
+TEXT_SAMPLE_CHARS = 4000  # the text-layer test reads this much of a page's text: enough to tell words from noise
+
+
 def wordlike_share(text: str) -> float:
     """Share of tokens that look like words (2+ characters, mostly letters). OCR noise scores low."""
     tokens = text.split()
     if not tokens:
         return 0.0
-    good = sum(1 for t in tokens if len(t) >= 2 and sum(ch.isalpha() for ch in t) >= 0.7 * len(t))
+    good = sum(1 for t in tokens if len(t) >= 2 and sum(map(str.isalpha, t)) >= 0.7 * len(t))
     return good / len(tokens)
 
 
-def page_has_text_layer(page: pymupdf.Page, settings: ExtractSettings) -> bool:
+def page_has_text_layer(page: pymupdf.Page, settings: ExtractSettings, textpage: pymupdf.TextPage | None = None) -> bool:
     """Enough characters, and words rather than OCR noise."""
-    text = page.get_text("text")
-    if sum(1 for ch in text if ch.isalnum()) < settings.min_text_chars:
+    text = page.get_text("text", flags=0, textpage=textpage)[:TEXT_SAMPLE_CHARS]
+    if sum(map(str.isalnum, text)) < settings.min_text_chars:
         return False
     return wordlike_share(text) >= settings.min_wordlike_share
 
 
-def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings) -> bool:
+def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, textpage: pymupdf.TextPage | None = None) -> bool:
     area = page.rect.width * page.rect.height
-    for info in page.get_image_info():
+    infos = textpage.extractIMGINFO() if textpage is not None else page.get_image_info()
+    for info in infos:
         r = pymupdf.Rect(info["bbox"]) & page.rect
         if not r.is_empty and r.width * r.height >= settings.full_page_image_frac * area:
             return True
@@ -71,8 +75,10 @@ def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None
         for page in doc:
             try:
                 n_images = len(page.get_images(full=True))
-                has_text = page_has_text_layer(page, settings)
-                full_image = page_has_full_page_image(page, settings)
+                # one text analysis (keeping image placements) serves both tests
+                textpage = page.get_textpage(flags=pymupdf.TEXT_PRESERVE_IMAGES if n_images else 0)
+                has_text = page_has_text_layer(page, settings, textpage)
+                full_image = n_images > 0 and page_has_full_page_image(page, settings, textpage)
             except Exception as exc:
                 raise InputError(f"{source_pdf}: page {page.number + 1} unreadable ({exc})") from None
             pages.append(
