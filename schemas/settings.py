@@ -52,6 +52,30 @@ class ExtractSettings(BaseModel):
     scan_min_nonwhite_frac: float = Field(
         0.45, description="a scanned region must be at least this fraction non-paper pixels (photos, not text)"
     )
+    scan_drawn_figures: bool = Field(
+        True, description="also find drawn figures (charts, plots, diagrams, panel grids) on scanned pages"
+    )
+    scan_body_min_words: int = Field(
+        4, description="an OCR line with at least this many words (and wide enough) is running text, not a label"
+    )
+    scan_body_min_width_lh: float = Field(
+        8.0, description="... and at least this many line heights wide; body text lines never join a figure"
+    )
+    scan_figure_gap_lh: float = Field(
+        3.0, description="pieces of a figure (panels, a chart and its legend) at most this many line heights "
+        "apart, with no body text between them, are one figure"
+    )
+    scan_label_gap_lh: float = Field(
+        1.0, description="labels, ticks and markers at most this many line heights from a figure belong to it"
+    )
+    scan_table_text_frac: float = Field(
+        0.05, description="a drawn region (no photo) at least this fraction covered by OCR words ..."
+    )
+    scan_min_drawn_frac: float = Field(
+        0.002,
+        description="... and with less than this fraction of ink that is neither words nor straight rules is "
+        "a table (or a framed text box), not a figure",
+    )
     vector_min_drawings: int = Field(
         8, description="a cluster of at least this many vector drawings can be a figure"
     )

@@ -21,7 +21,7 @@ from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.settings import ExtractSettings
 
-VERSION = "6"
+VERSION = "7"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...

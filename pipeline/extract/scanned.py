@@ -1,7 +1,10 @@
-"""Figure regions on a scanned page image: large, dense areas of ink that are not text.
+"""Figure regions on a scanned page image: photos (large, dense areas of ink that are not text) and drawn
+figures (charts, plots, diagrams, panel grids; see ``layout_regions``).
 
-Regions are found first, from the pixels alone; the page is then OCRed with those regions painted white, so
-OCR never reads texture inside a photo as words and never skips the caption lines beside it.
+Photos are found first, from the pixels alone; the page is then OCRed with them painted white, so OCR never
+reads texture inside a photo as words and never skips the caption lines beside it. Drawn figures need the
+words (what is text and what is drawing), so they are found after OCR, in the same single OCR pass; the
+words inside a figure (its labels) are then left out of the page's text blocks.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import numpy as np
 
 from pipeline.extract.deskew import estimate_skew, rotate, unrotate_box
 from pipeline.extract.images import make_region, png_to_numpy
+from pipeline.extract.layout_regions import find_figures, tint_fill, words_from_blocks
 from pipeline.extract.ocr import ocr_words, words_to_blocks
 from schemas import ImageRegion, Page, TextBlock
 from schemas.settings import ExtractSettings
@@ -53,11 +57,13 @@ def process_scanned_page(
     text_blocks: list[TextBlock] | None = None,
     regions: list[ImageRegion] | None = None,
 ) -> Page:
-    """Find a rendered page's figure regions, then OCR the rest of the page. Runs in a worker process.
+    """Find a rendered page's photos, OCR the rest of the page, then find its drawn figures (which take in
+    the photos next to them: panel grids). Runs in a worker process.
 
     A true scan is straightened first (deskew); regions and words are found on the straight page, their
     crops taken from it, and their boxes reported on the page as it is (axis-aligned hulls).
-    ``text_blocks``: a usable text layer the page already has (a searchable scan): no OCR then.
+    ``text_blocks``: a usable text layer the page already has (a searchable scan): no OCR then; its lines
+    tell text from drawing (on a page that needed no straightening).
     ``regions``: figure regions already known (embedded images of an image-only page): no region finding.
     """
     img = png_to_numpy(png)
@@ -73,23 +79,42 @@ def process_scanned_page(
         return (max(0.0, x0 * scale), max(0.0, y0 * scale), min(width_pt, x1 * scale), min(height_pt, y1 * scale))
 
     text_img = img.copy()
+    photos: list[tuple[int, int, int, int]] = []
+    tints: list[tuple[tuple[int, int, int, int], int]] = []  # tinted boxes of text: not photos, OCR reads them
     if regions is None:
-        regions = []
-        for x0, y0, x1, y1 in find_regions(img, settings):
-            regions.append(make_region(img[y0:y1, x0:x1], to_page((x0, y0, x1, y1)), "scan_region", settings.max_image_px))
+        photos = find_regions(img, settings)
+        if settings.scan_drawn_figures:
+            gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+            stroke = max(3, int(OPEN_FRAC * max(img.shape[:2])))
+            fills = [tint_fill(gray[y0:y1, x0:x1], stroke) for x0, y0, x1, y1 in photos]
+            tints = [(b, f) for b, f in zip(photos, fills) if f is not None]
+            photos = [b for b, f in zip(photos, fills) if f is None]
+        for x0, y0, x1, y1 in photos:
             text_img[y0:y1, x0:x1] = 255
     else:
         for r in regions:
             x0, y0, x1, y1 = (int(round(v / scale)) for v in r.bbox)
             text_img[max(0, y0) : y1, max(0, x0) : x1] = 255
-    errors, words = [], []
+    errors, words, pixel_words = [], [], []
     if text_blocks is None:
         try:
-            words = ocr_words(text_img, 1.0, settings)  # pixel boxes on the straight page
+            pixel_words = ocr_words(text_img, 1.0, settings)  # pixel boxes on the straight page
         except Exception as exc:
             errors = [f"page {number}: OCR failed ({exc})"]
-        words = [w.model_copy(update={"bbox": to_page(w.bbox)}) for w in words]
-        text_blocks = words_to_blocks(words)
+    boxes = photos
+    if regions is None:
+        # without words (OCR failed) every letter would look like drawing: photos only then
+        page_words = pixel_words if text_blocks is None else words_from_blocks(text_blocks, scale)
+        usable = not errors and (text_blocks is None or angle == 0.0)
+        if settings.scan_drawn_figures and usable:
+            boxes = find_figures(img, page_words, photos, settings, tints)
+        max_px = settings.max_image_px
+        regions = [make_region(img[b[1] : b[3], b[0] : b[2]], to_page(b), "scan_region", max_px) for b in boxes]
+    if text_blocks is None:
+        words = [w.model_copy(update={"bbox": to_page(w.bbox)}) for w in pixel_words]
+        # words inside a figure (axis labels, legends, panel letters) are the figure's, not the page's text
+        outside = [w for w, pw in zip(words, pixel_words) if not any(_centre_in(pw.bbox, b) for b in boxes)]
+        text_blocks = words_to_blocks(outside)
     return Page(
         number=number,
         width=width_pt,
@@ -100,3 +125,8 @@ def process_scanned_page(
         ocr_words=words,
         errors=errors,
     )
+
+
+def _centre_in(box, region) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]

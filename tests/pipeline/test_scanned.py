@@ -40,3 +40,182 @@ def test_skewed_scan_gives_figure_box_and_caption_on_the_page():
     caps = find_captions(page)
     assert [c.label for c in caps] == ["Fig. 2.1"]
     assert "plaque psoriasis" in caps[0].text
+
+
+# --- drawn figures (charts, diagrams, panel grids) on scanned pages ---------------------------------------
+
+BODY = (
+    "Psoriasis is a common inflammatory disease of the skin with well demarcated plaques and silvery scale. "
+    "Its course is chronic and relapsing, and treatment is chosen by the extent of the disease. "
+) * 3
+
+
+def render(page: pymupdf.Page) -> bytes:
+    return numpy_to_png(pixmap_to_numpy(page.get_pixmap(dpi=150)))
+
+
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def draw_line_chart(page: pymupdf.Page, x0: float, y0: float, x1: float, y1: float) -> None:
+    """Axes, two data series, tick values, axis titles and a legend: line art and small text only."""
+    page.draw_line((x0, y1), (x1, y1), width=1)
+    page.draw_line((x0, y0), (x0, y1), width=1)
+    rng = np.random.default_rng(3)
+    for k, colour in enumerate(((0, 0, 0), (0.5, 0.5, 0.5))):
+        xs = np.linspace(x0 + 5, x1 - 5, 12)
+        ys = y1 - 10 - (y1 - y0 - 20) * (0.3 + 0.4 * rng.random(12) + 0.2 * k)
+        page.draw_polyline(list(zip(xs, np.clip(ys, y0 + 5, y1 - 5))), color=colour, width=1.2)
+    for i in range(6):
+        x = x0 + i * (x1 - x0) / 5
+        page.draw_line((x, y1), (x, y1 + 3), width=0.8)
+        page.insert_text((x - 4, y1 + 12), str(i * 20), fontsize=6)
+    for i in range(5):
+        y = y1 - i * (y1 - y0) / 4
+        page.insert_text((x0 - 16, y + 2), f"{i * 25}", fontsize=6)
+    page.insert_text(((x0 + x1) / 2 - 20, y1 + 24), "Age (years)", fontsize=7)
+    page.draw_line((x1 - 70, y0 + 8), (x1 - 55, y0 + 8), width=1.2)
+    page.insert_text((x1 - 50, y0 + 10), "Treated", fontsize=6)
+    page.draw_line((x1 - 70, y0 + 18), (x1 - 55, y0 + 18), color=(0.5, 0.5, 0.5), width=1.2)
+    page.insert_text((x1 - 50, y0 + 20), "Control", fontsize=6)
+
+
+def test_line_chart_between_paragraphs_is_one_figure_and_its_labels_are_not_page_text():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 250), BODY, fontsize=10)
+    draw_line_chart(page, 180, 280, 420, 450)
+    caption = "Figure 1. Plaque area over time in treated and control patients."
+    page.insert_textbox(pymupdf.Rect(60, 490, 535, 520), caption, fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 540, 535, 760), BODY, fontsize=10)
+    scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
+    assert len(scanned.images) == 1
+    # the chart with its tick values, axis title and legend spans about (162, 280, 420, 476)
+    assert iou(scanned.images[0].bbox, (162, 280, 420, 476)) > 0.7
+    caps = find_captions(scanned)
+    assert [c.label for c in caps] == ["Figure 1"]
+    page_text = " ".join(b.text for b in scanned.text_blocks)
+    assert "Psoriasis" in page_text and "Treated" not in page_text and "Age (years)" not in page_text
+
+
+def test_the_photo_finder_alone_misses_a_chart():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    draw_line_chart(page, 180, 280, 420, 450)
+    png = render(page)
+    assert process_scanned_page(png, 1, 595, 842, ExtractSettings(scan_drawn_figures=False)).images == []
+    assert len(process_scanned_page(png, 1, 595, 842, ExtractSettings()).images) == 1
+
+
+def photo(seed: int, w: int = 160, h: int = 110) -> bytes:
+    rng = np.random.default_rng(seed)
+    return numpy_to_png((rng.random((h, w, 3)) * 140 + 60).astype(np.uint8))
+
+
+def test_panel_grid_with_one_caption_is_one_figure():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 200), BODY, fontsize=10)
+    for k, (x, y) in enumerate(((120, 230), (300, 230), (120, 355), (300, 355))):
+        page.insert_image(pymupdf.Rect(x, y, x + 170, y + 115), stream=photo(k))
+        page.insert_text((x - 12, y + 10), "ABCD"[k], fontsize=10)
+    caption = "Figure 2. Four views of the same lesion under dermoscopy."
+    page.insert_textbox(pymupdf.Rect(60, 485, 535, 515), caption, fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 530, 535, 760), BODY, fontsize=10)
+    scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
+    assert len(scanned.images) == 1
+    assert iou(scanned.images[0].bbox, (108, 230, 470, 470)) > 0.8
+
+
+def test_side_by_side_figures_with_their_own_captions_stay_two():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 200), BODY, fontsize=10)
+    page.insert_image(pymupdf.Rect(60, 230, 285, 380), stream=photo(7))
+    page.insert_image(pymupdf.Rect(310, 230, 535, 380), stream=photo(8))
+    page.insert_textbox(pymupdf.Rect(60, 388, 285, 420), "Fig. 3A Urticaria on the back.", fontsize=9)
+    page.insert_textbox(pymupdf.Rect(310, 388, 535, 420), "Fig. 3B Dermoscopy of a naevus.", fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 440, 535, 700), BODY, fontsize=10)
+    scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
+    boxes = sorted(r.bbox for r in scanned.images)
+    assert len(boxes) == 2
+    assert iou(boxes[0], (60, 230, 285, 380)) > 0.8 and iou(boxes[1], (310, 230, 535, 380)) > 0.8
+
+
+ROWS = [
+    ("Severity", "Patients", "Mean age", "Relapse"),
+    ("Mild", "42", "34.5", "12"),
+    ("Moderate", "31", "41.2", "15"),
+    ("Severe", "17", "47.9", "11"),
+    ("Total", "90", "39.6", "38"),
+]
+
+
+def draw_table(page: pymupdf.Page, top: float, grid: bool) -> None:
+    """Five rows of four cells: with rules above, below and under the head, or ruled all round (a grid)."""
+    for r, row in enumerate(ROWS):
+        for c, cell in enumerate(row):
+            page.insert_text((70 + c * 115, top + 15 + r * 20), cell, fontsize=9)
+    for r in range(6) if grid else (0, 1, 5):
+        page.draw_line((60, top + r * 20), (520, top + r * 20), width=0.8)
+    for c in range(5) if grid else ():
+        page.draw_line((60 + c * 115, top), (60 + c * 115, top + 100), width=0.8)
+
+
+def test_ruled_table_and_shaded_box_of_text_are_not_figures():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 200), BODY, fontsize=10)
+    page.insert_text((60, 230), "Table 1. Patients by severity of disease", fontsize=9)
+    draw_table(page, 240, grid=False)
+    shade = pymupdf.Rect(60, 380, 535, 470)
+    page.draw_rect(shade, color=None, fill=(0.85, 0.88, 0.93))
+    page.insert_textbox(shade + (10, 10, -10, -10), "Key points. " + BODY[:300], fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 490, 535, 760), BODY, fontsize=10)
+    scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
+    assert scanned.images == []
+    assert "Key points" in " ".join(b.text for b in scanned.text_blocks)
+
+
+def test_text_only_page_has_no_figure():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((60, 50), "Handbook of Skin Disease", fontsize=8)
+    page.draw_line((60, 56), (535, 56), width=0.5)
+    page.insert_textbox(pymupdf.Rect(60, 70, 290, 780), BODY * 2, fontsize=9)
+    page.insert_textbox(pymupdf.Rect(305, 70, 535, 780), BODY * 2, fontsize=9)
+    scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
+    assert scanned.images == []
+
+
+def test_grid_table_without_a_caption_is_not_a_figure():
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 200), BODY, fontsize=10)
+    draw_table(page, 240, grid=True)
+    page.insert_textbox(pymupdf.Rect(60, 380, 535, 700), BODY, fontsize=10)
+    png = render(page)
+    assert process_scanned_page(png, 1, 595, 842, ExtractSettings()).images == []
+    # the same grid with curves drawn in it is a drawing: a figure
+    page.draw_polyline([(80, 330), (200, 260), (320, 300), (440, 250), (510, 320)], width=1.5)
+    page.draw_oval(pymupdf.Rect(250, 255, 300, 290), width=1.2)
+    assert len(process_scanned_page(render(page), 1, 595, 842, ExtractSettings()).images) == 1
+
+
+def test_frame_around_a_figure_and_its_caption_bounds_the_figure():
+    """A journal's box round a figure and its caption: the figure is the box down to the caption."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 200), BODY, fontsize=10)
+    page.draw_rect(pymupdf.Rect(57, 220, 539, 520), width=0.8)
+    page.insert_image(pymupdf.Rect(170, 230, 430, 470), stream=photo(9, 200, 180))
+    caption = "Fig. 4 Horizontal view through the mandibular dentition showing the plane of the sagittal slices."
+    page.insert_textbox(pymupdf.Rect(62, 478, 534, 515), caption, fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 540, 535, 760), BODY, fontsize=10)
+    scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
+    assert len(scanned.images) == 1
+    assert iou(scanned.images[0].bbox, (57, 220, 539, 478)) > 0.9
