@@ -667,3 +667,46 @@ def extraction_text(r: dict) -> str:
     else:
         lines.append("peer: not installed")
     return "\n".join(lines)
+
+
+# ================================================================ modality predict speed
+def modality_predict(n: int = 100, workers: int = 0, seed: int = 7) -> dict:
+    """Write ``n`` generated images (a mix of procedural photos and figures, JPEG and PNG, ~300-700 px) to a
+    temp dir, run ``mmskin modality predict`` on them as a subprocess (whole command timed: interpreter
+    start, imports, process pool, model load, features, prediction) and time the features alone on one core."""
+    import numpy as np
+
+    from pipeline.modality.features import features_from_bytes
+    from synth.other_figures import KIND_MODALITY, training_image
+
+    kinds = sorted(KIND_MODALITY)
+    with tempfile.TemporaryDirectory(prefix="mmskin-bench-mod-") as tmp:
+        paths, sides = [], []
+        for i in range(n):
+            img = training_image(kinds[i % len(kinds)], seed * 100_003 + i, degrade_strength=0.0)
+            p = Path(tmp) / f"img{i:04d}.{'jpg' if i % 2 else 'png'}"
+            img.save(p, quality=90) if i % 2 else img.save(p)
+            paths.append(str(p))
+            sides.append(max(img.size))
+        cmd = [sys.executable, "-m", "flows.cli", "modality", "predict", *paths, "--workers", str(workers)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"modality predict failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        lines = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+        t1 = time.perf_counter()
+        for p in paths[: min(20, n)]:
+            features_from_bytes(Path(p).read_bytes())
+        per = (time.perf_counter() - t1) / min(20, n)
+    used = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return {
+        "n": n,
+        "workers": min(used, n),
+        "mean_side_px": int(np.mean(sides)) if sides else 0,
+        "cli_wall_s": round(wall, 3),
+        "images_per_s": round(n / wall, 2),
+        "features_ms_per_image": round(per * 1000, 2),
+        "predicted": sum("modality" in x for x in lines),
+        "errors": sum("error" in x for x in lines),
+    }

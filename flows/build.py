@@ -33,6 +33,7 @@ import pipeline.figures as figures_mod  # noqa: E402
 import pipeline.filters as filters_mod  # noqa: E402
 import pipeline.ingest as ingest_mod  # noqa: E402
 import pipeline.modality as modality_mod  # noqa: E402
+import pipeline.modality.model as modality_model  # noqa: E402
 import pipeline.vqa as vqa_mod  # noqa: E402
 from flows import outputs  # noqa: E402
 from flows.cache import StageCache, make_key  # noqa: E402
@@ -60,7 +61,9 @@ def stage_settings(settings: Settings) -> dict[str, Any]:
         "ingest": {k: s["extract"][k] for k in ("min_text_chars", "min_wordlike_share", "full_page_image_frac")},
         "extract": s["extract"],
         "figures": {"captions": s["captions"], "align": s["align"]},
-        "modality": s["modality"],
+        # the model file's content, not its path: a retrained model recomputes the stage, a moved one does not
+        "modality": {**{k: v for k, v in s["modality"].items() if k != "model_path"},
+                     "model_sha256": modality_model.file_digest(settings.modality.model_path)},
         "demographics": s["demographics"],
         "filter": {k: v for k, v in s["filter"].items() if k != "phash_max_distance"},
         "vqa": s["vqa"],
@@ -313,7 +316,8 @@ def build_dataset_flow(
         input_errors=input_errors,
         stage_reports=[rep for r in ok for rep in r.reports] + [dup_report] + vqa_reports,
         settings=settings,
-        versions={"mmskin": MMSKIN_VERSION, **STAGE_VERSIONS},
+        versions={"mmskin": MMSKIN_VERSION, **STAGE_VERSIONS,
+                  "modality_model_sha256": modality_model.file_digest(settings.modality.model_path)},
         timings={"flow_seconds": round(time.perf_counter() - t0, 3)},
     )
     return BuildResult(manifest=manifest, records=final, seconds=time.perf_counter() - t0)

@@ -199,6 +199,105 @@ def eval_wrap_images(
     out_console.print(f"wrote {len(pdfs)} PDFs and their truth files to {out}")
 
 
+modality_app = typer.Typer(help="The modality classifier: fit a model, predict images.", no_args_is_help=True)
+app.add_typer(modality_app, name="modality")
+
+
+@modality_app.command("fit")
+def modality_fit(
+    labels: Annotated[Optional[Path], typer.Option(help="CSV with columns file,modality (file relative to --images)")] = None,
+    images: Annotated[Optional[Path], typer.Option(help="directory the CSV's files are relative to (default: the CSV's)")] = None,
+    overrides: Annotated[Optional[Path], typer.Option(help="curator corrections, JSON lines {\"image\": ..., \"modality\": ...} "
+                                                          "(e.g. DIR/overrides.jsonl; see flows/modality.py)")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="model file to write")] = Path("modality.npz"),
+    card: Annotated[Optional[Path], typer.Option(help="also write a markdown model card here")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the procedural images, the folds and the models")] = 0,
+    folds: Annotated[int, typer.Option(help="cross-validation folds")] = 5,
+    synthetic: Annotated[bool, typer.Option(help="add our procedural 'other' (and photo-like) images")] = True,
+    other_per_kind: Annotated[int, typer.Option(help="procedural images per 'other' kind")] = 20,
+    photo_per_kind: Annotated[int, typer.Option(help="procedural images per clinical/dermoscopy/pathology kind")] = 12,
+    candidates: Annotated[Optional[str], typer.Option(help="comma-separated candidate names (default: all)")] = None,
+    workers: Annotated[int, typer.Option(help="processes for features; 0 = all cores")] = 0,
+) -> None:
+    """Train the image model: features, model and C chosen by stratified k-fold CV, refit, save (npz of arrays + JSON metadata)."""
+    from flows import modality as mf
+    from pipeline.modality.model import candidates as all_candidates
+
+    for p in (labels, images, overrides):
+        if p is not None and not p.exists():
+            console.print(f"[red]error:[/red] {p} not found")
+            raise typer.Exit(2)
+    if labels is None and overrides is None:
+        console.print("[red]error:[/red] give --labels CSV (and --images DIR) and/or --overrides FILE")
+        raise typer.Exit(2)
+    only = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
+    unknown = sorted(set(only or []) - set(all_candidates()))
+    if unknown:
+        console.print(f"[red]error:[/red] unknown candidate(s) {unknown}; choose from {', '.join(all_candidates())}")
+        raise typer.Exit(2)
+    try:
+        ts = mf.training_set(images, labels, overrides, seed=seed, synthetic=synthetic,
+                             other_per_kind=other_per_kind, photo_per_kind=photo_per_kind)
+        model, errors = mf.fit(ts, out, seed=seed, folds=folds, workers=workers, only=only,
+                               log=lambda m: console.print(f"[dim]{m}[/dim]"))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for e in errors[:20]:
+        console.print(f"[yellow]skipped:[/yellow] {e}")
+    meta = model.meta
+    t = Table(title=f"cross-validation ({meta['cv'][meta['model']]['folds']} folds)")
+    sources = list(meta["cv"][meta["model"]]["by_source"])
+    for c in ["candidate", "acc", "macro-F1"] + [f"{g} acc" for g in sources] + [f"{g} macro-F1" for g in sources]:
+        t.add_column(c)
+    for name, r in meta["cv"].items():
+        t.add_row(name + (" *" if name == meta["model"] else ""), f"{r['all']['accuracy']:.4f}", f"{r['all']['macro_f1']:.4f}",
+                  *[f"{r['by_source'][g]['accuracy']:.4f}" for g in sources],
+                  *[f"{r['by_source'][g]['macro_f1']:.4f}" for g in sources])
+    out_console.print(t)
+    for g in sources:
+        sc = meta["cv"][meta["model"]]["by_source"][g]
+        _table(f"confusion, {g} (rows truth)", ["truth"] + sc["labels"],
+               [(lab, *row) for lab, row in zip(sc["labels"], sc["confusion"])])
+    size = out.stat().st_size
+    out_console.print(f"wrote {out} ({size / 1024:.0f} KiB, {meta['model']}, {meta['n_samples']} images); use it with "
+                      f"MMSKIN_MODALITY__MODEL_PATH={out} or modality.model_path in a --config file")
+    if card:
+        card.write_text(mf.model_card(meta, str(out), size, model.sha256 or ""))
+        out_console.print(f"wrote {card}")
+
+
+@modality_app.command("predict")
+def modality_predict(
+    images: Annotated[list[Path], typer.Argument(help="image files and/or directories of images")],
+    model: Annotated[Optional[Path], typer.Option(help="model file (default: modality.model_path of the settings, "
+                                                       "else the shipped model)")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (see `mmskin settings`)")] = None,
+    workers: Annotated[int, typer.Option(help="processes for features; 0 = all cores")] = 0,
+) -> None:
+    """Print one JSON line per image: {"image", "modality", "confidence"} (or {"image", "error"})."""
+    from flows.modality import expand_images, predict_files
+    from pipeline.modality.model import ModelError
+
+    path = str(model) if model else _load_settings(config).modality.model_path
+    files = expand_images(images)
+    if not files:
+        console.print("[red]error:[/red] no images given")
+        raise typer.Exit(2)
+    try:
+        results = predict_files(files, path, workers)
+    except ModelError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for r in results:
+        sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+    failed = sum("error" in r for r in results)
+    if failed:
+        console.print(f"{failed} of {len(results)} image(s) could not be read")
+    if failed == len(results):
+        raise typer.Exit(1)
+
+
 bench_app = typer.Typer(help="Benchmarks: ratios measured in one run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -275,6 +374,25 @@ def bench_extraction(
         t.add_row(*row)
     out_console.print(t)
     out_console.print(extraction_text(r), highlight=False)
+    if json_out:
+        json_out.write_text(json.dumps(r, indent=2) + "\n")
+
+
+@bench_app.command("modality")
+def bench_modality(
+    n: Annotated[int, typer.Option(help="number of generated images")] = 100,
+    workers: Annotated[int, typer.Option(help="processes for `modality predict`; 0 = all cores")] = 0,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the numbers as JSON here")] = None,
+) -> None:
+    """`mmskin modality predict` on N generated images (whole command: start-up, pool, model): images/s."""
+    from eval.bench import modality_predict
+
+    r = modality_predict(n, workers)
+    out_console.print(
+        f"modality predict: {r['n']} images ({r['mean_side_px']} px mean side) in {r['cli_wall_s']:.2f} s with "
+        f"{r['workers']} worker(s): {r['images_per_s']:.1f} images/s (features alone, one core: "
+        f"{r['features_ms_per_image']:.1f} ms/image); {r['predicted']} predicted, {r['errors']} errors"
+    )
     if json_out:
         json_out.write_text(json.dumps(r, indent=2) + "\n")
 

@@ -102,11 +102,20 @@ class AlignSettings(BaseModel):
 
 
 class ModalitySettings(BaseModel):
+    """Modality classification (``pipeline/modality``): a trained image model combined with caption cues."""
+
     review_threshold: float = Field(
-        0.6, description="records whose modality confidence is below this are marked needs_review"
+        0.6, ge=0, le=1, description="records whose modality confidence is below this are marked needs_review"
     )
     caption_weight: float = Field(
-        0.6, description="weight of caption cues against image features when both speak"
+        1.0, ge=0,
+        description="log-odds added per unit of caption cue strength (strong cue 2, weak 1): p ∝ p_image · "
+        "exp(caption_weight · cues); 0 = image only",
+    )
+    model_path: str | None = Field(
+        None,
+        description="modality model file made by `mmskin modality fit`; None = the shipped "
+        "models/modality/default.npz (the build's cache key holds the file's sha256, not its path)",
     )
 
 
