@@ -1,11 +1,10 @@
-"""Figures drawn as vectors: cluster the page's drawings and render each large cluster to pixels."""
+"""Figures drawn as vectors: the drawings that can make a figure, clustered; ``graphic_groups`` decides
+what each cluster joins and renders it."""
 
 from __future__ import annotations
 
 import pymupdf
 
-from pipeline.extract.images import make_region, pixmap_to_numpy
-from schemas import ImageRegion
 from schemas.settings import ExtractSettings
 
 JOIN_PT = 12.0  # drawings closer than this (points) belong to one cluster
@@ -104,18 +103,3 @@ def with_text_labels(box: pymupdf.Rect, text_boxes: list) -> pymupdf.Rect:
         if beside and short:
             box |= tb
     return box
-
-
-def vector_figures(page: pymupdf.Page, settings: ExtractSettings, avoid: list[tuple]) -> list[ImageRegion]:
-    """Render clusters of vector drawings that are large and not just table rules.
-
-    ``avoid``: boxes of embedded images; drawings inside them (frames, overlays) do not start a figure.
-    """
-    rects = drawing_rects(page.get_drawings(), avoid)
-    text_boxes = [b for b in page.get_text("blocks") if b[6] == 0]
-    regions = []
-    for box in vector_clusters(rects, page.rect, settings):
-        box = with_text_labels(box, text_boxes) & page.rect
-        arr = pixmap_to_numpy(page.get_pixmap(clip=box, dpi=settings.vector_render_dpi, alpha=False))
-        regions.append(make_region(arr, box, "vector", settings.max_image_px))
-    return regions
