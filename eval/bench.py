@@ -186,7 +186,7 @@ def run_ours(path: Path, settings, mapper, on_page=None):
     data = path.read_bytes()
     book = ingest(data, path.name, settings.extract)
     t1 = time.perf_counter()
-    extracted = extract_book(data, book, settings.extract, mapper=mapper, on_page=on_page)
+    extracted = extract_book(data, book, settings.extract, mapper=mapper, on_page=on_page, captions=settings.captions)
     t2 = time.perf_counter()
     items, _report = build_records(extracted, settings.captions, settings.align)
     t3 = time.perf_counter()
@@ -302,7 +302,7 @@ def _time_digital_pages(path: Path, settings, pages: list[int]) -> list[float]:
     from pipeline.extract import _digital_job
 
     t = time.perf_counter()
-    _digital_job((path.read_bytes(), path.name, [(n, 0.0, 0.0) for n in pages]), settings.extract)
+    _digital_job((path.read_bytes(), path.name, [(n, 0.0, 0.0) for n in pages]), settings.extract, settings.captions)
     return [(time.perf_counter() - t) / len(pages)] * len(pages)
 
 

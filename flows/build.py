@@ -59,7 +59,7 @@ def stage_settings(settings: Settings) -> dict[str, Any]:
     s = settings.model_dump(mode="json")
     return {
         "ingest": {k: s["extract"][k] for k in ("min_text_chars", "min_wordlike_share", "full_page_image_frac")},
-        "extract": s["extract"],
+        "extract": {**s["extract"], "caption_labels": s["captions"]["labels"]},
         "figures": {"captions": s["captions"], "align": s["align"]},
         # the model file's content, not its path: a retrained model recomputes the stage, a moved one does not
         "modality": {**{k: v for k, v in s["modality"].items() if k != "model_path"},
@@ -157,6 +157,7 @@ def process_book_impl(
                         lambda: extract_mod.extract_book(
                             data, book, settings.extract, mapper=pool.map if pool else map,
                             on_page=progress.pages(path.name, book.n_pages) if progress else None,
+                            captions=settings.captions,
                         ),
                     )
                     return figures_mod.build_records(extracted, settings.captions, settings.align)

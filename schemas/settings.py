@@ -81,6 +81,12 @@ class ExtractSettings(BaseModel):
     )
     vector_min_area_frac: float = Field(0.02, description="minimum page-area fraction of a vector figure")
     vector_render_dpi: int = Field(200, description="dpi at which vector figures are rendered to pixels")
+    uncaptioned_vector_dpi: int = Field(
+        72,
+        description="dpi of drawings on a page where no line starts with a caption label: they can only become "
+        "`vector_uncaptioned` rejects (watermarks, stamps, ornaments), so their stored image is a preview. "
+        "Set it to vector_render_dpi to render them in full",
+    )
 
 
 class CaptionSettings(BaseModel):

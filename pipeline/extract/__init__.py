@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 import os
+import re
 from functools import partial
 
 import pymupdf
 
+from pipeline.captions.labels import label_regex, match_label
 from pipeline.extract.decorations import mark_decorations
 from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy, numpy_to_png
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
-from schemas.settings import ExtractSettings
+from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "7"
+VERSION = "8"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
@@ -125,15 +127,26 @@ def _continues_line(prev: TextBlock, block: TextBlock) -> bool:
     return inter > SAME_LINE_OVERLAP * height and 0 <= first.bbox[0] - last.bbox[2] <= 3 * height
 
 
-def digital_page(page: pymupdf.Page, settings: ExtractSettings) -> Page:
+def has_label_line(blocks: list[TextBlock], labels: re.Pattern[str]) -> bool:
+    """True when some line starts with a caption label: a superset of the page's captions (the detector later
+    also refuses references and tables), so a page without one has no caption at all."""
+    return any(match_label(line.text, labels) for b in blocks for line in b.lines)
+
+
+def digital_page(page: pymupdf.Page, settings: ExtractSettings, labels: re.Pattern[str] | None = None) -> Page:
+    """A born-digital page: text blocks and figure candidates. ``labels``: the caption label pattern; on a page
+    where no line starts with one, drawings alone are rendered as previews (see ``uncaptioned_vector_dpi``).
+    None: captions may come later (from OCR), render everything in full."""
     textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)  # one text analysis serves blocks and labels
-    images, errors = graphic_regions(page, settings, textpage)
+    blocks = text_blocks(page, textpage)
+    preview = labels is not None and not has_label_line(blocks, labels)
+    images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview)
     return Page(
         number=page.number + 1,
         width=round(page.rect.width, 2),
         height=round(page.rect.height, 2),
         scanned=False,
-        text_blocks=text_blocks(page, textpage),
+        text_blocks=blocks,
         images=images,
         errors=errors,
     )
@@ -172,15 +185,16 @@ def _render_jobs(doc: pymupdf.Document, infos: list[PageInfo], settings: Extract
 DigitalJob = tuple[bytes, str, list[tuple[int, float, float]]]
 
 
-def _digital_job(job: DigitalJob, settings: ExtractSettings) -> list[Page]:
+def _digital_job(job: DigitalJob, settings: ExtractSettings, captions: CaptionSettings | None = None) -> list[Page]:
     """Born-digital pages of one chunk, in a worker: the PDF is opened once per chunk."""
     data, name, pages = job
+    labels = label_regex((captions or CaptionSettings()).labels)
     doc = open_pdf(data, name)
     try:
         out = []
         for number, width, height in pages:
             try:
-                out.append(digital_page(doc[number - 1], settings))
+                out.append(digital_page(doc[number - 1], settings, labels))
             except Exception as exc:
                 out.append(Page(number=number, width=width, height=height, scanned=False,
                                 errors=[f"page {number}: extraction failed ({exc})"]))
@@ -204,10 +218,11 @@ def extract_book(
     settings: ExtractSettings | None = None,
     mapper: Mapper = map,
     on_page: Callable[[int], None] | None = None,
+    captions: CaptionSettings | None = None,
 ) -> ExtractedBook:
     """Extract every page of a book. Born-digital pages go to ``mapper`` in chunks; pages without a usable text
     layer are rendered here and OCRed via ``mapper``. ``on_page(number)`` is called as each page is done
-    (progress reporting)."""
+    (progress reporting). ``captions``: the caption settings (their labels tell pages with captions)."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)
     doc = open_pdf(data, book.source_pdf)
@@ -220,7 +235,7 @@ def extract_book(
             (data, book.source_pdf, [(n, info[n].width, info[n].height) for n in chunk])
             for chunk in digital_chunks(digital, os.cpu_count() or 1)
         ]
-        for chunk in mapper(partial(_digital_job, settings=settings), jobs):
+        for chunk in mapper(partial(_digital_job, settings=settings, captions=captions), jobs):
             for page in chunk:
                 pages[page.number] = page
                 on_page(page.number)

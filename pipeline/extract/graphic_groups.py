@@ -89,13 +89,22 @@ def is_frame(drawing: dict, min_area: float) -> bool:
     return edge >= FRAME_MIN_PERIMETER * 2 * (box.width + box.height)
 
 
-def _centre_in(inner, outer: pymupdf.Rect) -> bool:
-    return outer.contains(pymupdf.Point((inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2))
+def _centre_in(inner, outer) -> bool:
+    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return outer[0] <= cx < outer[2] and outer[1] <= cy < outer[3]
 
 
-def _mostly_in(inner, outer: pymupdf.Rect) -> bool:
-    r = pymupdf.Rect(inner)
-    return (r & outer).get_area() >= FRAME_HOLDS * r.get_area()
+def _area(box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _common_area(a, b) -> float:
+    """Area of the intersection of two (x0, y0, x1, y1) boxes (plain arithmetic: this runs for every pair)."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _mostly_in(inner, outer) -> bool:
+    return _common_area(inner, outer) >= FRAME_HOLDS * _area(inner)
 
 
 def _words_inside(box: pymupdf.Rect, blocks: list) -> int:
@@ -136,7 +145,7 @@ def _tiles_touch(a, b) -> bool:
 
 
 def _overlap(a, b) -> bool:
-    return (pymupdf.Rect(a) & pymupdf.Rect(b)).get_area() > OVERLAP_MIN_PT2
+    return _common_area(a, b) > OVERLAP_MIN_PT2
 
 
 def connected_groups(boxes: list, linked) -> list[list[int]]:
@@ -205,10 +214,15 @@ def plan_groups(
 
 
 def graphic_regions(
-    page: pymupdf.Page, settings: ExtractSettings, textpage: pymupdf.TextPage | None = None
+    page: pymupdf.Page,
+    settings: ExtractSettings,
+    textpage: pymupdf.TextPage | None = None,
+    preview_drawings: bool = False,
 ) -> tuple[list[ImageRegion], list[str]]:
     """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised.
-    ``textpage``: the page's text analysis when the caller has one already."""
+    ``textpage``: the page's text analysis when the caller has one already. ``preview_drawings``: the page has
+    no caption, so drawings alone (no image among them) can only be rejects: render them at
+    ``uncaptioned_vector_dpi``."""
     placements = image_placements(page)
     drawings = page.get_drawings()
     blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
@@ -223,7 +237,10 @@ def graphic_regions(
             box = with_text_labels(g.box, blocks) if g.drawings and not g.frame else g.box
             ppi = max([m.ppi for m in g.members] + ([settings.vector_render_dpi] if g.drawings else []))
             kind = "embedded" if g.members else "vector"  # images, whatever is drawn with them
-            regions.append(render_region(page, box & page.rect, render_dpi(box, ppi, settings), kind, settings))
+            dpi = render_dpi(box, ppi, settings)
+            if kind == "vector" and preview_drawings:
+                dpi = min(dpi, settings.uncaptioned_vector_dpi)
+            regions.append(render_region(page, box & page.rect, dpi, kind, settings))
         except Exception as exc:  # pragma: no cover - a page MuPDF cannot render at all
             errors.append(f"page {page.number + 1}: figure at {tuple(round(v) for v in g.box)} unreadable ({exc})")
     return regions, errors

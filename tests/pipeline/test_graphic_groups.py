@@ -154,3 +154,33 @@ def test_decorations_small_rule_repeated_with_reasons():
         assert REPEATED in reasons[0] and reasons[1] == [] and SMALL in reasons[2] and RULE in reasons[3]
     # on fewer pages than repeated_image_pages the logo is not a decoration
     assert mark_decorations(pages[:2], ExtractSettings())[0].images[0].reject_reasons == []
+
+
+def _chart(page, x0=80, y0=300):
+    """A drawn chart: axes, a dozen bars and a frame (a vector figure, no image)."""
+    page.draw_line((x0, y0 + 200), (x0 + 300, y0 + 200), width=1)
+    page.draw_line((x0, y0), (x0, y0 + 200), width=1)
+    for i in range(12):
+        h = 20 + 13 * i % 170
+        page.draw_rect(pymupdf.Rect(x0 + 10 + 24 * i, y0 + 200 - h, x0 + 28 + 24 * i, y0 + 200), color=(0, 0, 0), fill=(0.3, 0.5, 0.8))
+
+
+def test_drawings_on_a_page_without_captions_are_rendered_as_previews():
+    # no line starts with a caption label: the drawing can only become a `vector_uncaptioned` reject, so it is
+    # rendered at uncaptioned_vector_dpi (cheap); with a "Figure 3." line on the page it is rendered in full
+    from schemas.settings import ExtractSettings
+
+    settings = ExtractSettings()
+    widths = {}
+    for caption in (None, "Figure 3. A drawn chart of counts."):
+        doc, page = new_page()
+        _chart(page)
+        if caption:
+            page.insert_text((80, 530), caption, fontsize=9)
+        data = doc.tobytes()
+        vec = [r for r in extract_book(data, ingest(data, "t.pdf"), settings).pages[0].images if r.kind == "vector"]
+        assert len(vec) == 1
+        box_w = vec[0].bbox[2] - vec[0].bbox[0]
+        widths[caption is not None] = vec[0].width / box_w * 72  # the dpi it was rendered at
+    assert abs(widths[False] - settings.uncaptioned_vector_dpi) < 3
+    assert abs(widths[True] - settings.vector_render_dpi) < 3
