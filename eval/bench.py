@@ -300,9 +300,13 @@ def _ratio(a, b) -> float | None:
 def _time_digital_pages(path: Path, settings, pages: list[int]) -> list[float]:
     """Seconds per born-digital page for ``pages`` extracted in this process, in one run (as a worker does)."""
     from pipeline.extract import _digital_job
+    from pipeline.ingest import ingest
 
+    data = path.read_bytes()
+    info = {p.number: p for p in ingest(data, path.name, settings.extract).pages}
     t = time.perf_counter()
-    _digital_job((path.read_bytes(), path.name, [(n, 0.0, 0.0) for n in pages]), settings.extract, settings.captions)
+    _digital_job((data, path.name, [(n, 0.0, 0.0, info[n].placements if info[n].n_images else None) for n in pages]),
+                 settings.extract, settings.captions)
     return [(time.perf_counter() - t) / len(pages)] * len(pages)
 
 

@@ -8,9 +8,10 @@ import pymupdf
 
 from pipeline.errors import InputError
 from schemas import Book, PageInfo
+from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
 
-VERSION = "3"
+VERSION = "4"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -56,14 +57,24 @@ def page_has_text_layer(page: pymupdf.Page, settings: ExtractSettings, textpage:
     return wordlike_share(text) >= settings.min_wordlike_share
 
 
-def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, textpage: pymupdf.TextPage | None = None) -> bool:
-    area = page.rect.width * page.rect.height
+def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> list[ImagePlacement]:
+    """Every drawing of an image on the page (bbox clipped to the page; off-page ones left out)."""
     infos = textpage.extractIMGINFO() if textpage is not None else page.get_image_info()
+    out = []
     for info in infos:
         r = pymupdf.Rect(info["bbox"]) & page.rect
-        if not r.is_empty and r.width * r.height >= settings.full_page_image_frac * area:
-            return True
-    return False
+        if r.is_empty or r.width <= 0 or r.height <= 0:
+            continue
+        out.append(ImagePlacement(
+            bbox=tuple(r), transform=tuple(info["transform"]), width=int(info.get("width") or 0),
+            height=int(info.get("height") or 0), colorspace=info.get("cs-name") or "",
+        ))
+    return out
+
+
+def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, placements: list[ImagePlacement]) -> bool:
+    area = page.rect.width * page.rect.height
+    return any((p.bbox[2] - p.bbox[0]) * (p.bbox[3] - p.bbox[1]) >= settings.full_page_image_frac * area for p in placements)
 
 
 def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None) -> Book:
@@ -78,7 +89,8 @@ def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None
                 # one text analysis (keeping image placements) serves both tests
                 textpage = page.get_textpage(flags=pymupdf.TEXT_PRESERVE_IMAGES if n_images else 0)
                 has_text = page_has_text_layer(page, settings, textpage)
-                full_image = n_images > 0 and page_has_full_page_image(page, settings, textpage)
+                placements = image_placements(page, textpage) if n_images else []
+                full_image = page_has_full_page_image(page, settings, placements)
             except Exception as exc:
                 raise InputError(f"{source_pdf}: page {page.number + 1} unreadable ({exc})") from None
             pages.append(
@@ -89,6 +101,7 @@ def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None
                     has_text_layer=has_text,
                     n_images=n_images,
                     full_page_image=full_image,
+                    placements=placements,
                 )
             )
         title = (doc.metadata or {}).get("title") or None

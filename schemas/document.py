@@ -17,6 +17,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64", extra="forbid")
 
 
+class ImagePlacement(_Model):
+    """Where an embedded image is drawn on a page, as ingest's text analysis reports it (nothing decoded)."""
+
+    bbox: BBox
+    transform: tuple[float, float, float, float, float, float]
+    width: int = Field(description="source pixels")
+    height: int
+    colorspace: str = Field("", description='MuPDF\'s name: "DeviceRGB", "ICCBased(RGB,<profile>)", ...')
+
+
 class PageInfo(_Model):
     """One page as ingest sees it: size and whether it carries a usable text layer."""
 
@@ -26,6 +36,9 @@ class PageInfo(_Model):
     has_text_layer: bool = Field(description="a usable text layer (enough characters, not OCR noise)")
     n_images: int = 0
     full_page_image: bool = Field(False, description="one image covers most of the page (a scan)")
+    placements: list[ImagePlacement] = Field(
+        default_factory=list, description="every drawing of an image on the page (extraction reuses them)"
+    )
 
 
 class Book(_Model):

@@ -21,9 +21,10 @@ from pipeline.extract.images import pixmap_to_numpy, numpy_to_png
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.ingest import open_pdf
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
+from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "8"
+VERSION = "9"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
@@ -133,14 +134,20 @@ def has_label_line(blocks: list[TextBlock], labels: re.Pattern[str]) -> bool:
     return any(match_label(line.text, labels) for b in blocks for line in b.lines)
 
 
-def digital_page(page: pymupdf.Page, settings: ExtractSettings, labels: re.Pattern[str] | None = None) -> Page:
+def digital_page(
+    page: pymupdf.Page,
+    settings: ExtractSettings,
+    labels: re.Pattern[str] | None = None,
+    placements: list[ImagePlacement] | None = None,
+) -> Page:
     """A born-digital page: text blocks and figure candidates. ``labels``: the caption label pattern; on a page
     where no line starts with one, drawings alone are rendered as previews (see ``uncaptioned_vector_dpi``).
-    None: captions may come later (from OCR), render everything in full."""
+    None: captions may come later (from OCR), render everything in full. ``placements``: the page's image
+    placements from ingest (None: look them up)."""
     textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)  # one text analysis serves blocks and labels
     blocks = text_blocks(page, textpage)
     preview = labels is not None and not has_label_line(blocks, labels)
-    images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview)
+    images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview, placements=placements)
     return Page(
         number=page.number + 1,
         width=round(page.rect.width, 2),
@@ -182,7 +189,7 @@ def _render_jobs(doc: pymupdf.Document, infos: list[PageInfo], settings: Extract
         yield numpy_to_png(arr), info.number, round(page.rect.width, 2), round(page.rect.height, 2), blocks, regions
 
 
-DigitalJob = tuple[bytes, str, list[tuple[int, float, float]]]
+DigitalJob = tuple[bytes, str, list[tuple[int, float, float, list[ImagePlacement] | None]]]
 
 
 def _digital_job(job: DigitalJob, settings: ExtractSettings, captions: CaptionSettings | None = None) -> list[Page]:
@@ -192,9 +199,9 @@ def _digital_job(job: DigitalJob, settings: ExtractSettings, captions: CaptionSe
     doc = open_pdf(data, name)
     try:
         out = []
-        for number, width, height in pages:
+        for number, width, height, placements in pages:
             try:
-                out.append(digital_page(doc[number - 1], settings, labels))
+                out.append(digital_page(doc[number - 1], settings, labels, placements))
             except Exception as exc:
                 out.append(Page(number=number, width=width, height=height, scanned=False,
                                 errors=[f"page {number}: extraction failed ({exc})"]))
@@ -232,7 +239,9 @@ def extract_book(
         digital = [p.number for p in book.pages if page_mode(p) == "digital"]
         scanned = [p for p in book.pages if page_mode(p) != "digital"]
         jobs = [
-            (data, book.source_pdf, [(n, info[n].width, info[n].height) for n in chunk])
+            # ingest's placements, where it listed them (it does not look for inline images on pages without xrefs)
+            (data, book.source_pdf, [(n, info[n].width, info[n].height, info[n].placements if info[n].n_images else None)
+                                     for n in chunk])
             for chunk in digital_chunks(digital, os.cpu_count() or 1)
         ]
         for chunk in mapper(partial(_digital_job, settings=settings, captions=captions), jobs):

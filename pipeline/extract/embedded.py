@@ -9,6 +9,7 @@ import pymupdf
 
 from pipeline.extract.images import DOWNSCALE_SLACK, JPEG_MAGIC, jpeg_region, make_region, pixmap_to_numpy
 from schemas import ImageRegion
+from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
 
 MAX_RENDER_DPI = 600  # a rendered group never asks for more than this, whatever its sources' resolution
@@ -38,16 +39,21 @@ def _xrefs_by_size(page: pymupdf.Page) -> dict[tuple[int, int], list[int]]:
     return out
 
 
-def image_placements(page: pymupdf.Page) -> list[Placement]:
-    """Every placement of an embedded image, cheap: nothing is decoded.
+def image_placements(page: pymupdf.Page, known: list[ImagePlacement] | None = None) -> list[Placement]:
+    """Every placement of an embedded image, cheap: nothing is decoded. ``known``: the placements ingest
+    found (its text analysis already listed them), so the page is not analysed again.
 
     ``get_image_info(xrefs=True)`` hashes every image's pixels to find its xref (a third of the page's
     extraction time); an image's pixel size names its xref just as well when no other image on the page
     shares that size, so the hashing is asked for only on pages where sizes repeat."""
-    infos = page.get_image_info()
     by_size = _xrefs_by_size(page)
     if any(len(v) > 1 for v in by_size.values()):
         infos = page.get_image_info(xrefs=True)
+    elif known:
+        infos = [{"bbox": p.bbox, "transform": p.transform, "width": p.width, "height": p.height, "cs-name": p.colorspace}
+                 for p in known]
+    else:
+        infos = page.get_image_info()
     out = []
     page_rect = page.rect
     for info in infos:

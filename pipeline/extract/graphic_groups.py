@@ -30,6 +30,7 @@ from pipeline.extract.embedded import (
 )
 from pipeline.extract.vector import drawing_rects, is_straight_axis_line, vector_clusters, with_text_labels
 from schemas import ImageRegion
+from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
 
 FRAME_TOL_PT = 2.0  # a frame's path points lie this close to its bounding box's border ...
@@ -218,12 +219,13 @@ def graphic_regions(
     settings: ExtractSettings,
     textpage: pymupdf.TextPage | None = None,
     preview_drawings: bool = False,
+    placements: list[ImagePlacement] | None = None,
 ) -> tuple[list[ImageRegion], list[str]]:
     """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised.
     ``textpage``: the page's text analysis when the caller has one already. ``preview_drawings``: the page has
     no caption, so drawings alone (no image among them) can only be rejects: render them at
-    ``uncaptioned_vector_dpi``."""
-    placements = image_placements(page)
+    ``uncaptioned_vector_dpi``. ``placements``: the page's image placements as ingest found them, if any."""
+    placements = image_placements(page, placements)
     drawings = page.get_drawings()
     blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
     groups = plan_groups(placements, drawings, blocks, page.rect, settings)
