@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Write the three synthetic sample textbooks and their ground-truth JSON files.
+"""Write the four synthetic sample textbooks and their ground-truth JSON files.
 
     python sample_pdfs/make_samples.py [--out sample_pdfs]
 
@@ -379,6 +379,145 @@ def book_scanned_layout() -> BookLayout:
     return lay.finish()
 
 
+# ============================================================================ book 4
+def book_faces() -> BookLayout:
+    """Faces and annotated images, for the identifiable-face and overlay filters.
+
+    The six faces (``Panel("face", ...)``) are drawn procedurally by ``synth.faces.make_face``: a shaded
+    ellipse head in one of our skin tones, eyes with dark pupils under brow shadows, a shaded nose, lips, hair
+    and ears, with the lesion the caption names; no photographs. Four look at the camera, two are turned
+    (profile). The seven annotated images (six here, plus Figure 2-2) carry marks burned into the pixels by
+    ``synth.images.add_annotation``: a yellow circle, a dashed cyan outline, blue arrows on a histological
+    section, white arrows with letters, a green arrow with an asterisk, and a white word with a leader line.
+    The truth marks them ``"face": true`` / ``"overlay": true``.
+    """
+    stem = "derm_face_annotated"
+    lay = BookLayout(stem, "Clinical Dermatology Casebook", "4 \u00b7 Facial Dermatoses and Annotated Cases",
+                     columns=1, body_size=10.0, leading=13.0, logo_seed=44, logo_color=(110, 70, 140),
+                     margins=(64.0, 70.0, 64.0, 60.0), first_page_number=91)
+    rng = np.random.default_rng(4004)
+    lay.heading("4 Facial Dermatoses and Annotated Cases", size=15)
+    lay.para(T(
+        "The face is the most visible site of skin disease and the one patients notice first. Acne, rosacea, "
+        "lupus erythematosus and the pigmentary disorders all favour it, and sun-damaged facial skin is the "
+        "commonest site of basal cell carcinoma and lentigo maligna. Whole-face photographs record the "
+        "distribution of an eruption (Fig.~4.1 and Fig.~4.2), but they also identify the patient, so published "
+        "images need consent and are often cropped."))
+    lay.figure_row([
+        Figure("Fig. 4.1",
+               "Acne vulgaris in a 17-year-old boy: inflammatory papules and pustules over the cheek and jaw, "
+               "present for 2 years.",
+               [Panel("face", 4010, (360, 440), "jpeg", {"view": "frontal", "tone": 2.5, "lesion": "acne", "hair": 0})],
+               age=17, gender="male"),
+        Figure("Fig. 4.2",
+               "Systemic lupus erythematosus in a woman aged 34: a malar rash across both cheeks that spares the "
+               "nasolabial folds.",
+               [Panel("face", 402, (360, 440), "jpeg", {"view": "frontal", "tone": 1.5, "lesion": "malar", "hair": 3})],
+               age=34, gender="female"),
+    ])
+    fill(lay, rng, 1)
+    lay.para(T(
+        "Annotations draw the reader's eye to the feature under discussion. In Fig.~4.3 a circle marks the "
+        "pinpoint bleeding left when the scale of a psoriatic plaque is scraped away."))
+    lay.figure(Figure(
+        "Fig. 4.3",
+        "Chronic plaque psoriasis on the knee of a 52-year-old man. The yellow circle marks pinpoint bleeding "
+        "after removal of the scale (Auspitz sign).",
+        [Panel("clinical", 403, (480, 360), "jpeg", {"kind": "plaque", "tone": 1.2},
+               overlay={"style": "circle", "target": (0.5, 0.5)})],
+        width_frac=0.62, age=52, gender="male"))
+    fill(lay, rng, 1)
+    lay.heading("4.1 Tumours of the face")
+    lay.para(T(
+        "Basal cell carcinoma favours the nose, the inner canthus and the nasolabial fold. A profile view shows "
+        "the height of a nodular tumour better than a frontal one (Fig.~4.4). Seborrhoeic keratoses are benign "
+        "and sharply demarcated, a border that dermoscopy makes plain (Fig.~4.5)."))
+    lay.figure(Figure(
+        "Fig. 4.4",
+        "Nodular basal cell carcinoma on the nose of a man in his 60s, seen in profile: a pearly nodule with "
+        "fine telangiectasia.",
+        [Panel("face", 404, (360, 440), "jpeg", {"view": "profile", "tone": 3.5, "lesion": "nodule", "hair": 1})],
+        width_frac=0.42, age=65, gender="male"))
+    lay.figure(Figure(
+        "Fig. 4.5",
+        "Dermoscopy of a seborrhoeic keratosis. The dashed outline follows the sharply demarcated border; "
+        "milia-like cysts and comedo-like openings lie within it.",
+        [Panel("dermoscopy", 405, (400, 400), "jpeg", {"pattern": "globular", "hairs": 0},
+               overlay={"style": "dashed", "target": (0.5, 0.5)})],
+        width_frac=0.45))
+    fill(lay, rng, 1)
+    lay.heading("4.2 Pigmentary disorders and blistering")
+    lay.para(T(
+        "Melasma produces symmetrical brown patches on the cheeks and forehead that darken with sun exposure "
+        "(Fig.~4.6). Pemphigus vulgaris, by contrast, is defined histologically by loss of adhesion between "
+        "keratinocytes above the basal layer (Fig.~4.7)."))
+    lay.figure_row([
+        Figure("Fig. 4.6",
+               "Melasma in a 41-year-old woman: a light-brown patch with an irregular border on the cheek.",
+               [Panel("face", 406, (360, 440), "jpeg", {"view": "frontal", "tone": 3.5, "lesion": "pigmented", "hair": 0})],
+               age=41, gender="female"),
+        Figure("Fig. 4.7",
+               "Pemphigus vulgaris (H&E, \u00d7200). The arrows mark acantholytic keratinocytes floating in a "
+               "suprabasal cleft.",
+               [Panel("pathology", 407, (480, 320), "jpeg", {"infiltrate": True},
+                      overlay={"style": "blue_arrows", "target": (0.5, 0.35)})]),
+    ])
+    fill(lay, rng, 1)
+    lay.figure(Figure(
+        "Fig. 4.8",
+        "Erythema migrans on the thigh of a 9-year-old girl, 10 days after a tick bite: B, the expanding "
+        "erythematous ring; C, the central bite site.",
+        [Panel("clinical", 408, (480, 360), "jpeg", {"kind": "annular", "tone": 1.0},
+               overlay={"style": "labels", "target": (0.5, 0.5)})],
+        width_frac=0.6, age=9, gender="female"))
+    fill(lay, rng, 1)
+    lay.heading("4.3 Redness of the face")
+    lay.para(T(
+        "Rosacea causes persistent centrofacial erythema with papules but, unlike acne, no comedones "
+        "(Fig.~4.9). Lentigo maligna, a melanoma in situ of sun-damaged skin, grows slowly for years as an "
+        "irregular brown patch (Fig.~4.10)."))
+    lay.figure_row([
+        Figure("Fig. 4.9",
+               "Rosacea in a woman in her 50s: persistent erythema of both cheeks with a few papules.",
+               [Panel("face", 409, (360, 440), "jpeg", {"view": "frontal", "tone": 4.3, "lesion": "malar", "hair": 1})],
+               age=55, gender="female"),
+        Figure("Fig. 4.10",
+               "Lentigo maligna on the cheek of an 82-year-old man, seen in profile: an irregular brown patch.",
+               [Panel("face", 4100, (360, 440), "jpeg", {"view": "profile", "tone": 2.5, "lesion": "pigmented", "hair": 2})],
+               age=82, gender="male"),
+    ])
+    fill(lay, rng, 1)
+    lay.heading("4.4 Infections in children")
+    lay.para(T(
+        "Molluscum contagiosum forms dome-shaped, umbilicated papules (Fig.~4.11). Impetigo begins as fragile "
+        "vesicles that rupture and leave honey-coloured crusts (Fig.~4.12)."))
+    lay.figure(Figure(
+        "Fig. 4.11",
+        "Molluscum contagiosum on the abdomen of a 4-year-old boy. The arrow points to a central umbilication; "
+        "the asterisk marks an inflamed lesion.",
+        [Panel("clinical", 411, (480, 360), "jpeg", {"kind": "vesicles", "tone": 2.0},
+               overlay={"style": "green_arrow", "target": (0.5, 0.5)})],
+        width_frac=0.6, age=4, gender="male"))
+    lay.figure(Figure(
+        "Fig. 4.12",
+        "Impetigo on the forearm of a 6-year-old girl: honey-coloured crusts on an erythematous base, labelled "
+        "on the image.",
+        [Panel("clinical", 412, (480, 360), "jpeg", {"kind": "plaque", "tone": 3.0},
+               overlay={"style": "text", "target": (0.55, 0.55), "text": "crust"})],
+        width_frac=0.6, age=6, gender="female"))
+    lay.para(T(
+        "Not every clinical image needs marks: a plain photograph of the whole lesion, as in Fig.~4.13, is "
+        "often clearer."))
+    lay.figure(Figure(
+        "Fig. 4.13",
+        "Granuloma annulare on the dorsum of the hand of a 23-year-old woman: an annular plaque of skin-coloured "
+        "papules.",
+        [Panel("clinical", 413, (480, 360), "jpeg", {"kind": "annular", "tone": 0.8})],
+        width_frac=0.6, age=23, gender="female"))
+    fill(lay, rng, 3)
+    return lay.finish()
+
+
 # ============================================================================ driver
 def build(out_dir: str) -> List[str]:
     """Write all sample PDFs and truth files into out_dir; return the written paths."""
@@ -391,6 +530,9 @@ def build(out_dir: str) -> List[str]:
 
     lay = book_vector()
     written += _save(lay, out_dir, "Dermatology for Primary Care (synthetic sample)")
+
+    lay = book_faces()
+    written += _save(lay, out_dir, "Clinical Dermatology Casebook (synthetic sample)")
 
     lay = book_scanned_layout()
     truth = lay.truth(scanned=True)

@@ -36,7 +36,7 @@ ASC, DESC = 1.075, 0.299  # MuPDF base-14 Helvetica ascender / |descender| (em)
 SOFT_HYPHEN = "\u00ad"
 NBSP = "\u00a0"
 
-TRUTH_MODALITY = {"clinical": "clinical", "dermoscopy": "dermoscopy", "pathology": "pathology"}
+TRUTH_MODALITY = {"clinical": "clinical", "dermoscopy": "dermoscopy", "pathology": "pathology", "face": "clinical"}
 
 
 def truth_modality(kind: str) -> str:
@@ -92,20 +92,31 @@ def encode_image(img: Image.Image, fmt: str, quality: int = 80) -> bytes:
 class Panel:
     """One raster image of a figure."""
 
-    kind: str  # generator kind: clinical | dermoscopy | pathology | diagram | chart | table_image
+    kind: str  # generator kind: clinical | dermoscopy | pathology | diagram | chart | table_image | face
     seed: int
     px: Tuple[int, int] = (480, 360)
     fmt: str = "jpeg"
     gen: Dict = field(default_factory=dict)  # extra generator kwargs
     letter: Optional[str] = None  # "a", "b", ... for multi-panel figures
     subcaption: Optional[str] = None
-    overlay: Optional[Dict] = None  # {"target": (fx, fy), "letter": "A"}
+    # {"target": (fx, fy), "letter": "A"}: arrow + letter (synth.images.add_overlay); with "style" (and
+    # "text"): an annotation of synth.images.ANNOTATION_STYLES (synth.images.add_annotation)
+    overlay: Optional[Dict] = None
 
     def render(self) -> Image.Image:
         rng = np.random.default_rng(self.seed)
-        im = simg.make_image(self.kind, rng, size=self.px, **self.gen)
+        if self.kind == "face":  # a procedurally drawn patient's face (synth.faces)
+            from synth.faces import make_face
+
+            im = make_face(rng, size=self.px, **self.gen)
+        else:
+            im = simg.make_image(self.kind, rng, size=self.px, **self.gen)
         if self.overlay:
-            im = simg.add_overlay(im, tuple(self.overlay.get("target", (0.5, 0.5))), self.overlay.get("letter", "A"))
+            target = tuple(self.overlay.get("target", (0.5, 0.5)))
+            if "style" in self.overlay:
+                im = simg.add_annotation(im, self.overlay["style"], target, text=self.overlay.get("text", "crust"))
+            else:
+                im = simg.add_overlay(im, target, self.overlay.get("letter", "A"))
         return im
 
     @property
@@ -478,6 +489,7 @@ class BookLayout:
                 "gender": fig.gender,
                 "vector": fig.vector is not None,
                 "overlay": any(p.overlay for p in fig.panels),
+                "face": any(p.kind == "face" for p in fig.panels),
                 "panels": panels_truth,
             }
             key = (lay.page_no, -1 if (w > lay.col_w + 1 and lay.columns > 1) else lay.col, round(u[1], 2), round(u[0], 2))
@@ -511,7 +523,7 @@ class BookLayout:
                     "page": lay.page_no, "bbox": _bbox(r), "label": f.label, "caption": f.caption,
                     "caption_position": "below", "modality": f.modality or truth_modality(p.kind),
                     "age": None if f.age is None else round(float(f.age), 4), "gender": f.gender,
-                    "vector": False, "overlay": bool(p.overlay), "panels": [],
+                    "vector": False, "overlay": bool(p.overlay), "face": p.kind == "face", "panels": [],
                 }
                 lay.fig_records.append(((lay.page_no, lay.col, round(r.y0, 2), round(r.x0, 2)), rec))
 

@@ -704,6 +704,62 @@ def add_overlay(img: Image.Image, target: Tuple[float, float], letter: str = "A"
     return im
 
 
+ANNOTATION_STYLES = ("circle", "dashed", "green_arrow", "labels", "text", "blue_arrows")
+
+
+def add_annotation(img: Image.Image, style: str, target: Tuple[float, float] = (0.5, 0.5),
+                   text: str = "crust") -> Image.Image:
+    """Burn a textbook-style annotation around ``target`` (fractional x, y) into the raster.
+
+    circle: a yellow ring around the lesion; dashed: a cyan dashed outline; green_arrow: a green arrow and an
+    asterisk; labels: white capital letters with black outlines beside two white arrows; text: a white word
+    (``text``) with a leader line; blue_arrows: three blue arrowheads pointing at the target.
+    """
+    if style not in ANNOTATION_STYLES:
+        raise ValueError(f"unknown annotation style {style!r}; known: {ANNOTATION_STYLES}")
+    im = img.copy()
+    w, h = im.size
+    m = min(w, h)
+    d = ImageDraw.Draw(im)
+    tx, ty = target[0] * w, target[1] * h
+    lw = max(3, m // 80)
+    if style == "circle":
+        r = 0.2 * m
+        d.ellipse([tx - 1.25 * r, ty - r, tx + 1.25 * r, ty + r], outline=(255, 225, 0), width=lw)
+    elif style == "dashed":
+        r = 0.22 * m
+        box = [tx - 1.2 * r, ty - r, tx + 1.2 * r, ty + r]
+        for a0 in range(0, 360, 20):
+            d.arc(box, a0, a0 + 12, fill=(0, 210, 255), width=lw)
+    elif style == "green_arrow":
+        _arrow(d, (tx + 0.28 * w, ty - 0.26 * h), (tx + 0.04 * w, ty - 0.03 * h), (40, 225, 70), width=lw + 1,
+               head=max(14, m // 14))
+        d.text((tx - 0.2 * w, ty + 0.1 * h), "*", fill=(40, 225, 70), font=_font(max(28, m // 6)))
+    elif style == "labels":
+        f = _font(max(20, m // 9))
+        for (ox, oy), letter in (((-0.3, -0.28), "B"), ((0.22, 0.2), "C")):
+            sx, sy = tx + ox * w, ty + oy * h
+            ex, ey = tx + 0.35 * ox * w, ty + 0.35 * oy * h
+            _arrow(d, (sx, sy), (ex, ey), (0, 0, 0), width=lw + 3, head=max(16, m // 12) + 3)
+            _arrow(d, (sx, sy), (ex, ey), (255, 255, 255), width=lw, head=max(16, m // 12))
+            d.text((sx - (0.09 * w if ox < 0 else -0.02 * w), sy - 0.06 * h), letter, fill=(255, 255, 255), font=f,
+                   stroke_width=3, stroke_fill=(0, 0, 0))
+    elif style == "text":
+        f = _font(max(18, m // 12))
+        lx, ly = tx - 0.42 * w, ty - 0.36 * h
+        lx, ly = max(lx, 0.04 * w), max(ly, 0.04 * h)
+        d.text((lx, ly), text, fill=(255, 255, 255), font=f, stroke_width=2, stroke_fill=(0, 0, 0))
+        tb = d.textbbox((lx, ly), text, font=f)
+        d.line([((tb[0] + tb[2]) / 2, tb[3] + 4), (tx - 0.03 * w, ty - 0.03 * h)], fill=(255, 255, 255), width=lw)
+    elif style == "blue_arrows":
+        for k in range(3):
+            ang = math.radians(200 + 55 * k)
+            ex, ey = tx + 0.09 * m * math.cos(ang), ty + 0.09 * m * math.sin(ang)
+            sx, sy = tx + 0.3 * m * math.cos(ang), ty + 0.3 * m * math.sin(ang)
+            _arrow(d, (sx, sy), (ex, ey), (20, 70, 255), width=lw, head=max(14, m // 14))
+    return im
+
+
 # --------------------------------------------------------------------------- registry
 GENERATORS: Dict[str, Callable[..., Image.Image]] = {
     "clinical": make_clinical,

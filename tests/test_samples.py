@@ -13,8 +13,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_pdfs"
-STEMS = ["derm_atlas_digital", "derm_vector_overlay", "derm_atlas_scanned"]
-BORN_DIGITAL = ["derm_atlas_digital", "derm_vector_overlay"]
+STEMS = sorted(p.name.removesuffix(".truth.json") for p in SAMPLES.glob("*.truth.json"))
+SCANNED = ["derm_atlas_scanned"]
+BORN_DIGITAL = [s for s in STEMS if s not in SCANNED]
 MODALITIES = {"clinical", "dermoscopy", "pathology", "other"}
 
 
@@ -58,6 +59,11 @@ def regenerated(tmp_path_factory):
     return out
 
 
+def test_generator_writes_exactly_the_committed_books(regenerated):
+    committed = sorted(p.name for p in SAMPLES.iterdir() if p.name.endswith((".pdf", ".truth.json")))
+    assert sorted(p.name for p in regenerated.iterdir()) == committed
+
+
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("suffix", [".pdf", ".truth.json"])
 def test_regeneration_is_byte_identical(regenerated, stem, suffix):
@@ -74,7 +80,7 @@ def test_truth_structure_and_bboxes_within_page(stem):
     assert t["schema"] == "mmskin-sample-truth/1"
     assert t["pdf"] == f"{stem}.pdf"
     assert t["page_count"] == doc.page_count
-    assert t["scanned"] == (stem == "derm_atlas_scanned")
+    assert t["scanned"] == (stem in SCANNED)
     ids = [f["id"] for f in t["figures"]]
     assert len(ids) == len(set(ids))
     for f in t["figures"]:
@@ -87,6 +93,8 @@ def test_truth_structure_and_bboxes_within_page(stem):
         assert f["modality"] in MODALITIES
         assert f["gender"] in (None, "male", "female")
         assert f["age"] is None or isinstance(f["age"], float)
+        assert isinstance(f["face"], bool) and isinstance(f["overlay"], bool)
+        assert not f["face"] or f["modality"] == "clinical"
         for p in f["panels"]:
             px0, py0, px1, py1 = p["bbox"]
             assert x0 - 0.01 <= px0 < px1 <= x1 + 0.01 and y0 - 0.01 <= py0 < py1 <= y1 + 0.01
@@ -107,6 +115,9 @@ def test_book_contents():
     assert any(n["text"].startswith("Table 1.1") for n in dig["non_figure_captions"])
     vec = _truth("derm_vector_overlay")
     assert any(f["vector"] for f in vec["figures"]) and any(f["overlay"] for f in vec["figures"])
+    faces = _truth("derm_face_annotated")["figures"]
+    assert sum(f["face"] for f in faces) >= 6 and sum(f["overlay"] for f in faces) >= 6
+    assert any(not f["face"] and not f["overlay"] for f in faces)  # and a plain photograph
     scn = _truth("derm_atlas_scanned")
     assert len(scn["figures"]) >= 5
     assert {"clinical", "dermoscopy", "pathology"} <= {f["modality"] for f in scn["figures"]}

@@ -15,7 +15,7 @@ from pipeline.filters.sensitive import sensitive_check
 from schemas import Item, StageReport
 from schemas.settings import FilterSettings
 
-VERSION = "1"
+VERSION = "2"
 __all__ = ["VERSION", "filter_items", "mark_duplicates"]
 
 
@@ -49,8 +49,8 @@ def filter_items(items: list[Item], settings: FilterSettings | None = None) -> t
                 checks.append(("needs_review", 1.0))
             for result in checks:
                 if result is not None:
-                    reason, _score = result
-                    rec.reject(reason)
+                    reason, score = result
+                    rec.reject(reason, score)
                     report.drop(reason)
             if not rec.kept:
                 report.dropped += 1

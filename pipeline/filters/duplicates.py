@@ -28,7 +28,7 @@ def mark_duplicates(records: list[Record], max_distance: int) -> tuple[list[Reco
         if match is None:
             keepers.append(k)
         else:
-            rec.reject("duplicate")
+            rec.reject("duplicate", float(hashes[k] - hashes[match]))
             rec.duplicate_of = candidates[match].id
             report.drop("duplicate")
             report.dropped += 1

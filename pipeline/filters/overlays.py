@@ -1,5 +1,11 @@
 """Annotations drawn on an image: text (OCR words inside the image) and pen marks (arrows, circles) in pure,
-saturated colours."""
+saturated colours.
+
+Text is read twice: on the image itself (dark labels), and on the mask of drawn colours (pure white or pen
+hues) rendered black on white, which is how white or coloured labels burned into a photograph read best.
+Pen marks are grouped before they are measured: pieces of one pen colour closer than ``MARK_JOIN_FRAC`` of
+the shorter side make one mark (the dashes of a dashed outline, a thin line that JPEG broke up).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,13 @@ PURE_WHITE = 230  # every channel at or above this (after JPEG): drawn white arr
 WHITE_SPREAD = 20  # ... and neutral: channels within this of each other
 MARK_MIN_LENGTH = 0.12  # a mark's bounding box spans at least this fraction of the image's shorter side
 MARK_FILL_MAX = 0.45  # a mark is thin: its pixels fill at most this fraction of its bounding box
+MARK_JOIN_FRAC = 0.05  # pen-colour pieces closer than this fraction of the shorter side are one mark
+OCR_MASK_MIN_FRAC = 0.0005  # OCR the drawn-colour mask only when it covers at least this fraction ...
+OCR_MASK_MAX_FRAC = 0.25  # ... and at most this (a white page or slide background is not a label)
+
+
+def _ocr(img: np.ndarray) -> dict:
+    return pytesseract.image_to_data(Image.fromarray(img), config="--psm 11", output_type=pytesseract.Output.DICT)
 
 
 def ocr_overlay_words(img: np.ndarray) -> list[str]:
@@ -30,9 +43,9 @@ def ocr_overlay_words(img: np.ndarray) -> list[str]:
     scale = min(1.0, OCR_SIDE / max(h, w))
     if scale < 1:
         img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    data = pytesseract.image_to_data(Image.fromarray(img), config="--psm 11", output_type=pytesseract.Output.DICT)
     drawn = drawn_mask(img)
     words = []
+    data = _ocr(img)
     for i, (t, c) in enumerate(zip(data["text"], data["conf"])):
         t, c = (t or "").strip(), float(c)
         letters = sum(ch.isalpha() for ch in t)
@@ -40,37 +53,62 @@ def ocr_overlay_words(img: np.ndarray) -> list[str]:
             words.append(t)
         elif len(t) == 1 and t.isupper() and c >= OCR_LETTER_CONF:
             # a lone letter must be drawn (pure white or pen colour), not read into skin texture
-            x, y, w, h = (data[k][i] for k in ("left", "top", "width", "height"))
-            if drawn[y : y + h, x : x + w].mean() >= LETTER_DRAWN_FRAC:
+            x, y, bw, bh = (data[k][i] for k in ("left", "top", "width", "height"))
+            if drawn[y : y + bh, x : x + bw].mean() >= LETTER_DRAWN_FRAC:
+                words.append(t)
+    if OCR_MASK_MIN_FRAC <= drawn.mean() <= OCR_MASK_MAX_FRAC:
+        # white or coloured labels: the drawn pixels alone, black on white
+        data = _ocr(np.where(drawn, 0, 255).astype(np.uint8))
+        for t, c in zip(data["text"], data["conf"]):
+            t, c = (t or "").strip(), float(c)
+            if sum(ch.isalpha() for ch in t) >= 3 and c >= OCR_WORD_CONF:
                 words.append(t)
     return words
+
+
+def _pen_mask(img: np.ndarray) -> np.ndarray:
+    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+    hue = hsv[..., 0].astype(np.int32) * 2
+    sat, val = hsv[..., 1] / 255.0, hsv[..., 2] / 255.0
+    return (sat >= MARK_SAT) & (val >= MARK_VAL) & (hue >= PEN_HUE_MIN) & (hue <= PEN_HUE_MAX)
+
+
+def _white_mask(img: np.ndarray) -> np.ndarray:
+    spread = img.max(axis=2).astype(np.int16) - img.min(axis=2)
+    return (img.min(axis=2) >= PURE_WHITE) & (spread <= WHITE_SPREAD)
 
 
 def drawn_mask(img: np.ndarray) -> np.ndarray:
     """Pixels in colours that annotation tools draw with: pure white, or saturated hues that skin, stains
     and dermoscopy do not have (yellow, green, cyan, blue). Red is left out (erythema), black too (hairs)."""
-    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-    hue = hsv[..., 0].astype(np.int32) * 2
-    sat, val = hsv[..., 1] / 255.0, hsv[..., 2] / 255.0
-    pen = (sat >= MARK_SAT) & (val >= MARK_VAL) & (hue >= PEN_HUE_MIN) & (hue <= PEN_HUE_MAX)
-    spread = img.max(axis=2).astype(np.int16) - img.min(axis=2)
-    return pen | ((img.min(axis=2) >= PURE_WHITE) & (spread <= WHITE_SPREAD))
+    return _pen_mask(img) | _white_mask(img)
 
 
 def pen_mark_score(img: np.ndarray) -> float:
-    """Fraction of the image covered by thin components of pure saturated colour (arrows, circles)."""
-    mask = drawn_mask(img).astype(np.uint8)
-    n, _lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    """Fraction of the image covered by thin marks of pure colour (arrows, circles, dashed outlines)."""
     H, W = img.shape[:2]
-    total = H * W
+    pen, white = _pen_mask(img), _white_mask(img)
+    k = max(1, round(MARK_JOIN_FRAC * min(H, W)))
+    joined = cv2.dilate(pen.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) if k > 1 else pen
+    groups = (joined.astype(bool) | white).astype(np.uint8)
+    _n, lab = cv2.connectedComponents(groups, connectivity=8)
+    ys, xs = np.nonzero(pen | white)
+    if not len(ys):
+        return 0.0
+    labels = lab[ys, xs]
+    order = np.argsort(labels, kind="stable")
+    labels, ys, xs = labels[order], ys[order], xs[order]
+    cuts = np.flatnonzero(np.diff(labels)) + 1
     thin = 0
-    for i in range(1, n):
-        x, y, w, h, area = stats[i]
-        touches_border = x == 0 or y == 0 or x + w == W or y + h == H  # vignettes, frames, backgrounds
+    for gy, gx in zip(np.split(ys, cuts), np.split(xs, cuts)):
+        area = len(gy)
+        x0, x1, y0, y1 = int(gx.min()), int(gx.max()) + 1, int(gy.min()), int(gy.max()) + 1
+        w, h = x1 - x0, y1 - y0
+        touches_border = x0 == 0 or y0 == 0 or x1 == W or y1 == H  # vignettes, frames, backgrounds
         long_enough = max(w, h) >= MARK_MIN_LENGTH * min(H, W)  # an arrow or circle, not a speck of texture
         if area >= 30 and long_enough and not touches_border and area / max(1, w * h) <= MARK_FILL_MAX:
             thin += area
-    frac = thin / total
+    frac = thin / (H * W)
     return frac if MARK_MIN_FRAC <= frac <= MARK_MAX_FRAC else 0.0
 
 

@@ -253,7 +253,8 @@ def test_directory_of_docling_json_skips_other_json(tmp_path):
 
 
 def test_sample_directory_reads_only_truth_files():
-    assert sorted(load_truth(SAMPLES)) == ["derm_atlas_digital.pdf", "derm_atlas_scanned.pdf", "derm_vector_overlay.pdf"]
+    pdfs = sorted(p.name for p in SAMPLES.glob("*.pdf"))
+    assert len(pdfs) >= 3 and sorted(load_truth(SAMPLES)) == pdfs
 
 
 def test_books_outside_the_build_are_not_scored(tmp_path):
