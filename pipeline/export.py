@@ -10,7 +10,7 @@ import hashlib
 from schemas import Record
 from schemas.settings import ExportSettings
 
-VERSION = "1"
+VERSION = "2"
 
 
 def split_for(figure_key: str, settings: ExportSettings) -> str:
@@ -45,7 +45,8 @@ def mmskin_views(records: list[Record]) -> dict[str, list[dict]]:
 
 
 def llava_conversations(records: list[Record], split: str) -> list[dict]:
-    """LLaVA format: one single-turn conversation per QA pair, plus one captioning turn per record."""
+    """LLaVA format, per kept record: a captioning conversation (``<id>-cap``) and one multi-turn conversation
+    holding all its QA pairs (``<id>-vqa``; the image token only in the first human turn, as LLaVA expects)."""
     out = []
     for r in records:
         if not r.kept or r.split != split:
@@ -63,16 +64,10 @@ def llava_conversations(records: list[Record], split: str) -> list[dict]:
                     ],
                 }
             )
-        for k, qa in enumerate(r.vqa):
-            out.append(
-                {
-                    "id": f"{r.id}-q{k}",
-                    "image": r.image,
-                    "modality": r.modality,
-                    "conversations": [
-                        {"from": "human", "value": "<image>\n" + qa.question},
-                        {"from": "gpt", "value": qa.answer},
-                    ],
-                }
-            )
+        if r.vqa:
+            turns = []
+            for k, qa in enumerate(r.vqa):
+                turns.append({"from": "human", "value": ("<image>\n" if k == 0 else "") + qa.question})
+                turns.append({"from": "gpt", "value": qa.answer})
+            out.append({"id": f"{r.id}-vqa", "image": r.image, "modality": r.modality, "conversations": turns})
     return out

@@ -49,7 +49,9 @@ def test_template_vqa_answers_come_from_the_caption():
     qa = {p.question: p.answer for p in out.vqa}
     assert qa["What does this image show?"] == "Psoriasis on the elbow of a 40-year-old man."
     assert qa["Where on the body is the finding located?"] == "On the elbow."
-    assert qa["What are the age and gender of the patient?"] == "The patient is 40 years old male."
+    assert qa["How old is the patient?"] == "40 years old."
+    assert qa["What is the gender of the patient?"] == "A man."
+    assert qa["What is the most likely diagnosis?"] == "Psoriasis."
     assert "Fig" not in " ".join(qa.values())
     assert report.kept == 1
 
