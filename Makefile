@@ -21,7 +21,15 @@ setup: $(STAMP)
 	  echo "installing tesseract-ocr with apt"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tesseract-ocr >/dev/null; }
 
-$(STAMP): requirements.txt pyproject.toml | /usr/bin/tesseract
+# Debian's chromium for the headless browser test of `mmskin review` (driven by the playwright pip package;
+# no browser download), from apt when missing
+/usr/bin/chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+	  echo "installing chromium with apt"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+$(STAMP): requirements.txt pyproject.toml | /usr/bin/tesseract /usr/bin/chromium
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt

@@ -36,9 +36,11 @@ import pipeline.modality as modality_mod  # noqa: E402
 import pipeline.modality.model as modality_model  # noqa: E402
 import pipeline.vqa as vqa_mod  # noqa: E402
 from flows import outputs  # noqa: E402
+from flows import overrides as overrides_io  # noqa: E402
+from flows import vqa as vqa_io  # noqa: E402
 from flows.cache import StageCache, make_key  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
-from schemas import Book, BookEntry, ExtractedBook, Item, Record, Settings, StageReport  # noqa: E402
+from schemas import Book, BookEntry, ExtractedBook, Item, Record, Settings, StageReport, VQAUsage  # noqa: E402
 
 MMSKIN_VERSION = "0.1.0"
 STAGE_VERSIONS = {
@@ -52,6 +54,8 @@ STAGE_VERSIONS = {
     "export": outputs.VERSION,
 }
 PER_RECORD_STAGES = ("modality", "demographics", "filter")
+VQA_RUNTIME_SETTINGS = ("base_url", "timeout_s", "max_retries", "concurrency", "circuit_breaker_failures",
+                        "response_format", "price_input_per_1k", "price_output_per_1k", "cache_path")
 
 
 def stage_settings(settings: Settings) -> dict[str, Any]:
@@ -66,7 +70,8 @@ def stage_settings(settings: Settings) -> dict[str, Any]:
                      "model_sha256": modality_model.file_digest(settings.modality.model_path)},
         "demographics": s["demographics"],
         "filter": {k: v for k, v in s["filter"].items() if k != "phash_max_distance"},
-        "vqa": s["vqa"],
+        # how the LLM is reached (timeouts, retries, concurrency, prices, cache file) does not change the pairs
+        "vqa": {k: v for k, v in s["vqa"].items() if k not in VQA_RUNTIME_SETTINGS},
     }
 
 
@@ -223,18 +228,45 @@ def process_book(
             progress.book_done(path.name)
 
 
+VQAOutcome = tuple[list[Record], StageReport]
+
+
 @task(name="vqa", cache_policy=NO_CACHE)
-def vqa_task(records: list[Record], out_dir: Path, settings: Settings) -> tuple[list[Record], StageReport]:
-    """VQA for one book's records (after duplicate marking), cached on the records' content."""
+def vqa_task(books: list[list[Record]], out_dir: Path, settings: Settings) -> tuple[list[VQAOutcome], VQAUsage]:
+    """VQA for every book's records (after duplicate marking) in one call, so one client and one concurrency
+    limit serve the whole build. Each book's result is cached on its records' content, unless one of its
+    records failed for a reason a re-run may not meet (timeout, 429, circuit open): then only the LLM replies
+    it did get are cached (flows/vqa.py), and the next build asks for the rest."""
     cache = StageCache(out_dir / ".cache")
-    upstream = hashlib.sha256(b"".join(r.model_dump_json().encode() for r in records)).hexdigest()
-    key = make_key("vqa", STAGE_VERSIONS["vqa"], stage_settings(settings)["vqa"], upstream)
-    hit = cache.get("vqa", key, tuple[list[Record], StageReport])
-    if hit is not None:
-        return hit
-    result = vqa_mod.generate_vqa(records, settings.vqa)
-    cache.put("vqa", key, result, tuple[list[Record], StageReport])
-    return result
+    keys, results, todo = [], [], []
+    for i, records in enumerate(books):
+        upstream = hashlib.sha256(b"".join(r.model_dump_json().encode() for r in records)).hexdigest()
+        keys.append(make_key("vqa", STAGE_VERSIONS["vqa"], stage_settings(settings)["vqa"], upstream))
+        results.append(cache.get("vqa", keys[i], tuple[list[Record], StageReport]))
+        if results[i] is None:
+            todo.append(i)
+    v = settings.vqa
+    usage = VQAUsage(generator=v.generator, model=v.model if v.generator == "openai" else None,
+                     prompt_version=vqa_mod.PROMPT_VERSION if v.generator == "openai" else None,
+                     with_image=v.with_image and v.generator == "openai")
+    if todo:
+        flat = [rec for i in todo for rec in books[i]]
+        llm_cache = vqa_io.SqliteCache(vqa_io.cache_path(out_dir, settings)) if v.generator == "openai" else None
+        try:
+            images = vqa_io.DatasetImages(out_dir, flat) if v.with_image else None
+            res = vqa_mod.run_vqa(flat, v, cache=llm_cache, images=images)
+        finally:
+            if llm_cache is not None:
+                llm_cache.close()
+        usage = res.usage
+        pos = 0
+        for i in todo:
+            recs = res.records[pos: pos + len(books[i])]
+            pos += len(books[i])
+            results[i] = (recs, vqa_mod.vqa_report(recs))
+            if not any(vqa_mod.is_retryable(r) for r in recs):
+                cache.put("vqa", keys[i], results[i], tuple[list[Record], StageReport])
+    return results, usage
 
 
 @dataclass
@@ -272,7 +304,10 @@ def build_dataset(
     dask_address: str | None = None,
 ) -> BuildResult:
     """Build (or update) a dataset directory from PDF files and directories of PDFs (runs the Prefect flow)."""
-    settings = settings or Settings()
+    settings = vqa_io.resolve_env(settings or Settings())
+    problem = vqa_io.check(settings)
+    if problem:
+        raise ValueError(problem)
     n_workers = workers or settings.workers or os.cpu_count() or 1
     flow_fn = build_dataset_flow.with_options(task_runner=task_runner(runner, n_workers, dask_address))
     return flow_fn(inputs, out_dir, settings, n_workers, runner)
@@ -298,14 +333,16 @@ def build_dataset_flow(
     ok = [r for r in results if r.entry.status == "ok"]
     all_records = [rec for r in ok for rec in r.records]
     deduped, dup_report = filters_mod.mark_duplicates(all_records, settings.filter.phash_max_distance)
+    # curator corrections (`mmskin review`, DIR/overrides.jsonl): after duplicates, before VQA (an edited caption
+    # gets fresh VQA); the per-book stages above stay cached
+    deduped, overrides_report = overrides_io.apply_file(out, deduped)
     by_book: dict[str, list[Record]] = {}
     for rec in deduped:
         by_book.setdefault(rec.book_id, []).append(rec)
-    vqa_futures = [vqa_task.submit(by_book.get(r.entry.book_id, []), out, settings) for r in ok]
+    vqa_outcomes, vqa_usage = vqa_task([by_book.get(r.entry.book_id, []) for r in ok], out, settings)
     final: list[Record] = []
     vqa_reports: list[StageReport] = []
-    for r, fut in zip(ok, vqa_futures):
-        recs, rep = fut.result()
+    for r, (recs, rep) in zip(ok, vqa_outcomes):
         final += recs
         vqa_reports.append(rep)
         r.entry.n_records = len(recs)
@@ -315,11 +352,13 @@ def build_dataset_flow(
         final,
         books=[r.entry for r in results],
         input_errors=input_errors,
-        stage_reports=[rep for r in ok for rep in r.reports] + [dup_report] + vqa_reports,
+        stage_reports=[rep for r in ok for rep in r.reports] + [dup_report]
+        + ([overrides_report] if overrides_report else []) + vqa_reports,
         settings=settings,
         versions={"mmskin": MMSKIN_VERSION, **STAGE_VERSIONS,
                   "modality_model_sha256": modality_model.file_digest(settings.modality.model_path)},
         timings={"flow_seconds": round(time.perf_counter() - t0, 3)},
+        vqa=vqa_usage,
     )
     return BuildResult(manifest=manifest, records=final, seconds=time.perf_counter() - t0)
 

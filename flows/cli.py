@@ -16,7 +16,7 @@ from rich.table import Table
 app = typer.Typer(help="Turn dermatology textbook PDFs into an MM-Skin-style dataset.", no_args_is_help=True, add_completion=False)
 eval_app = typer.Typer(help="Evaluate extraction, VQA and classification.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages name paths: never folded mid-path
 out_console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes get full-width tables
 
 
@@ -40,6 +40,14 @@ def build(
     workers: Annotated[int, typer.Option(help="processes for OCR; 0 = all cores")] = 0,
     runner: Annotated[str, typer.Option(help="threads | processes | dask (books on a Dask cluster)")] = "threads",
     dask_address: Annotated[Optional[str], typer.Option(help="tcp://... of a Dask scheduler; default: a local cluster")] = None,
+    vqa_generator: Annotated[Optional[str], typer.Option(help="template (offline, default) | openai (any "
+                                                              "OpenAI-compatible server)")] = None,
+    llm_model: Annotated[Optional[str], typer.Option(help="model for --vqa-generator openai (default: "
+                                                          "$MMSKIN_LLM_MODEL)")] = None,
+    llm_base_url: Annotated[Optional[str], typer.Option(help="server URL, e.g. http://localhost:8000/v1 (default: "
+                                                             "$OPENAI_BASE_URL, else api.openai.com); key from $OPENAI_API_KEY")] = None,
+    with_image: Annotated[Optional[bool], typer.Option("--with-image/--caption-only", help="also send each image "
+                                                       "(base64) to the LLM, for vision models; default: caption only")] = None,
 ) -> None:
     """Build or update a dataset: extraction, captions, alignment, modality, demographics, filters, VQA, export."""
     settings = _load_settings(config)
@@ -51,13 +59,37 @@ def build(
     if runner not in RUNNERS:
         console.print(f"[red]error:[/red] --runner must be one of {', '.join(RUNNERS)}")
         raise typer.Exit(2)
+    settings = _vqa_options(settings, vqa_generator, llm_model, llm_base_url, with_image)
     result = build_dataset([str(b) for b in books], str(out), settings, workers, runner, dask_address)
     m = result.manifest
     for err in m["errors"]:
         console.print(f"[red]error:[/red] {err}")
     _print_build_summary(m, time.perf_counter() - t0)
+    if m["counts"]["rejected"]:
+        out_console.print(f"contact sheet of the rejected records: {out / 'rejects.html'}", highlight=False)
     if m["counts"]["books_ok"] == 0:
         raise typer.Exit(1)
+
+
+def _vqa_options(settings, generator, model, base_url, with_image):
+    """Apply the build command's VQA flags to the settings; exit 2 on a configuration that cannot work."""
+    from flows import vqa as vqa_io
+    from pipeline.vqa import GENERATORS
+
+    if generator is not None and generator not in GENERATORS:
+        console.print(f"[red]error:[/red] --vqa-generator must be one of {', '.join(GENERATORS)}")
+        raise typer.Exit(2)
+    update = {k: v for k, v in {"generator": generator, "model": model, "base_url": base_url,
+                                "with_image": with_image}.items() if v is not None}
+    if update:
+        vqa = type(settings.vqa).model_validate({**settings.vqa.model_dump(), "api_key": settings.vqa.api_key, **update})
+        settings = settings.model_copy(update={"vqa": vqa})
+    settings = vqa_io.resolve_env(settings)
+    problem = vqa_io.check(settings)
+    if problem:
+        console.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(2)
+    return settings
 
 
 def _print_build_summary(m: dict, seconds: float) -> None:
@@ -78,6 +110,13 @@ def _print_build_summary(m: dict, seconds: float) -> None:
     )
     if m["reject_reasons"]:
         out_console.print("reject reasons: " + ", ".join(f"{k} {v}" for k, v in m["reject_reasons"].items()))
+    v = m.get("vqa") or {}
+    if v.get("generator") == "openai":
+        out_console.print(
+            f"VQA: {v['model']} (prompt {v['prompt_version']}): {v['calls']} calls ({v['http_requests']} HTTP requests), "
+            f"{v['cache_hits']} from cache, {v['failed']} failed, tokens {v['prompt_tokens']} in / "
+            f"{v['completion_tokens']} out, estimated cost {v['estimated_cost']:.4f}"
+        )
 
 
 @app.command()
@@ -136,6 +175,176 @@ def settings() -> None:
     from schemas import Settings
 
     sys.stdout.write(Settings().model_dump_json(indent=2) + "\n")
+
+
+def _demographics_line(item_id, text: str, st) -> str:
+    from pipeline.demographics import mine_demographics
+
+    d = mine_demographics(text, st)
+    return json.dumps({"id": item_id, "age": d.age, "age_group": d.age_group, "gender": d.gender,
+                       "evidence": d.evidence}, ensure_ascii=False)
+
+
+@app.command()
+def demographics(
+    text: Annotated[Optional[str], typer.Argument(help="a caption or text; without it, JSON lines {\"id\", \"text\"} "
+                                                       "are read from stdin")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (its `demographics` part is used)")] = None,
+) -> None:
+    """Mine the depicted patient's age, age group and gender: one JSON line {"id", "age", "age_group", "gender",
+    "evidence"} per text (id null for TEXT). A bad input line gets a JSON error line on stderr and the rest goes on."""
+    st = _load_settings(config).demographics
+    if text is not None:
+        sys.stdout.write(_demographics_line(None, text, st) + "\n")
+        return
+    ok = bad = 0
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        item_id, error = None, None
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            error = f"not JSON: {exc.msg}"
+        else:
+            if not isinstance(obj, dict):
+                error = "expected a JSON object {\"id\", \"text\"}"
+            else:
+                item_id = obj.get("id")
+                if not isinstance(obj.get("text"), str):
+                    error = "missing or non-string \"text\""
+        if error:
+            bad += 1
+            sys.stderr.write(json.dumps({"id": item_id, "line": n, "error": error}, ensure_ascii=False) + "\n")
+            continue
+        sys.stdout.write(_demographics_line(item_id, obj["text"], st) + "\n")
+        sys.stdout.flush()
+        ok += 1
+    if bad and not ok:
+        raise typer.Exit(1)
+
+
+@eval_app.command("demographics")
+def eval_demographics(
+    data: Annotated[Path, typer.Option(help="JSON lines {\"id\", \"text\", \"age\", \"age_group\", \"gender\", "
+                                            "\"source\"} (e.g. ../shared/data/captions/demographics_dev.jsonl)")],
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (its `demographics` part is used)")] = None,
+    wrong: Annotated[bool, typer.Option("--wrong", help="also list every row with a wrong value")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON here")] = None,
+) -> None:
+    """Age exact (|error| < 0.5 y), invented ages, gender and age-group accuracy of the rule-based miner, per
+    category (the data set a text came from) and over all rows."""
+    from eval.demographics import read_rows, score
+    from pipeline.demographics import mine_demographics
+
+    if not data.exists():
+        console.print(f"[red]error:[/red] {data} not found")
+        raise typer.Exit(2)
+    st = _load_settings(config).demographics
+    rows, errors = read_rows(data)
+    for e in errors:
+        console.print(f"[yellow]skipped:[/yellow] {e}")
+    if not rows:
+        console.print(f"[red]error:[/red] {data}: no labelled rows")
+        raise typer.Exit(2)
+    preds = {}
+    for r in rows:
+        d = mine_demographics(r["text"], st)
+        preds[str(r["id"])] = {"age": d.age, "age_group": d.age_group, "gender": d.gender, "evidence": d.evidence}
+    scores, wrong_rows = score(rows, preds)
+
+    def frac(a: int, b: int) -> str:
+        return f"{a}/{b} = {a / b:.3f}" if b else "-"
+
+    t = Table(title=f"demographics ({data.name})")
+    for c in ("category", "texts", "age exact", "invented age", "gender (all)", "gender (labelled)", "age group"):
+        t.add_column(c, no_wrap=True)
+    for s in scores:
+        t.add_row(s.category, str(s.n), frac(s.age_ok, s.aged), frac(s.invented, s.unaged), frac(s.gender_ok, s.n),
+                  frac(s.gendered_ok, s.gendered), frac(s.group_ok, s.n))
+    out_console.print(t)
+    if wrong:
+        for line in wrong_rows:
+            out_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if json_out:
+        json_out.write_text(json.dumps([s.as_dict() for s in scores], indent=2) + "\n")
+
+
+@eval_app.command("filters")
+def eval_filters(
+    truth: Annotated[Optional[Path], typer.Option(help="sample truth (*.truth.json or a directory of them, e.g. "
+                                                       "sample_pdfs): figures marked face / overlay")] = None,
+    records: Annotated[Optional[Path], typer.Option(help="records.jsonl of a build of those books")] = None,
+    images: Annotated[Optional[Path], typer.Option(help="a folder of images with no faces and no annotations "
+                                                        "(e.g. ../shared/data/images/dev): false-positive rates")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (its `filter` part is used for --images)")] = None,
+    workers: Annotated[int, typer.Option(help="processes for --images; 0 = all cores")] = 0,
+    listing: Annotated[bool, typer.Option("--list", help="also list misses and flagged images")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the numbers as JSON here")] = None,
+) -> None:
+    """Face and overlay filters: recall on the truth-marked figures of a build (reasons identifiable_face,
+    annotated_overlay), and false-positive rates of the same checks on a folder of clean images."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eval.filters import as_json, sample_recall, scan_folder
+
+    if truth is None and images is None:
+        console.print("[red]error:[/red] give --truth and --records, and/or --images")
+        raise typer.Exit(2)
+    if (truth is None) != (records is None):
+        console.print("[red]error:[/red] --truth and --records go together")
+        raise typer.Exit(2)
+    for p in (truth, records, images):
+        if p is not None and not p.exists():
+            console.print(f"[red]error:[/red] {p} not found")
+            raise typer.Exit(2)
+    recalls, folder = [], None
+    if truth is not None:
+        try:
+            recalls = sample_recall(truth, records)
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        t = Table(title=f"filter recall on truth-marked figures ({records})")
+        for c in ("filter", "reason", "recall", "false positives (unmarked photos)"):
+            t.add_column(c, no_wrap=True)
+        for s in recalls:
+            t.add_row(s.kind, s.reason, f"{s.found}/{s.n_truth}" + (f" = {s.recall:.3f}" if s.n_truth else ""),
+                      f"{len(s.false_positives)}/{s.n_unmarked}" + (f" = {s.fp_rate:.3f}" if s.n_unmarked else ""))
+        out_console.print(t)
+        if listing:
+            for s in recalls:
+                for m in s.missed:
+                    out_console.print(f"{s.kind} missed: {m}", markup=False, highlight=False)
+                for m in s.false_positives:
+                    out_console.print(f"{s.kind} false positive: {m}", markup=False, highlight=False)
+    if images is not None:
+        fs = _load_settings(config).filter
+        n = workers or os.cpu_count() or 1
+        if n > 1:
+            with ProcessPoolExecutor(n) as pool:
+                folder = scan_folder(images, fs, mapper=pool.map)
+        else:
+            folder = scan_folder(images, fs)
+        for e in folder.errors:
+            console.print(f"[yellow]skipped:[/yellow] {e}")
+        if not folder.n:
+            console.print(f"[red]error:[/red] {images}: no readable images")
+            raise typer.Exit(2)
+        t = Table(title=f"false positives on {images} ({folder.n} images)")
+        for c in ("filter", "flagged", "false-positive rate"):
+            t.add_column(c, no_wrap=True)
+        t.add_row("face", str(len(folder.face_flagged)), f"{folder.face_fp_rate:.3f}")
+        t.add_row("overlay", str(len(folder.overlay_flagged)), f"{folder.overlay_fp_rate:.3f}")
+        out_console.print(t)
+        if listing:
+            for f in folder.face_flagged:
+                out_console.print(f"face flagged: {f}", markup=False, highlight=False)
+            for f in folder.overlay_flagged:
+                out_console.print(f"overlay flagged: {f}", markup=False, highlight=False)
+    if json_out:
+        json_out.write_text(json.dumps(as_json(recalls, folder), indent=2) + "\n")
 
 
 @eval_app.command("extraction")
@@ -298,6 +507,38 @@ def modality_predict(
         raise typer.Exit(1)
 
 
+@app.command()
+def review(
+    dataset: Annotated[Path, typer.Argument(help="a dataset directory made by `mmskin build`")],
+    host: Annotated[Optional[str], typer.Option(help="address to serve on (default review.host: 127.0.0.1, this "
+                                                     "machine only); anything else is reachable from the network")] = None,
+    port: Annotated[Optional[int], typer.Option(help="port (default review.port; 0 = any free port)")] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="do not open a browser")] = False,
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (see `mmskin settings`)")] = None,
+) -> None:
+    """A local web page to check and correct records (modality, age, gender, accept/reject, caption). Corrections
+    are appended to DATASET/overrides.jsonl; the next `mmskin build` applies them from the stage cache."""
+    from flows.review import DatasetError, is_loopback, serve
+
+    st = _load_settings(config).review
+    host, port = host or st.host, st.port if port is None else port
+    if not 0 <= port <= 65535:
+        console.print(f"[red]error:[/red] --port {port} is not a port number")
+        raise typer.Exit(2)
+    if not is_loopback(host):
+        console.print(f"[yellow]warning:[/yellow] serving on {host}: anyone who can reach this machine can read the "
+                      "dataset and write overrides (there is no login); the default 127.0.0.1 keeps it local")
+    try:
+        serve(dataset, host, port, not no_browser, st,
+              on_ready=lambda url: console.print(f"mmskin review: {url} (Ctrl+C stops; ? on the page lists the keys)"))
+    except DatasetError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot serve on {host}:{port}: {exc}")
+        raise typer.Exit(1) from None
+
+
 bench_app = typer.Typer(help="Benchmarks: ratios measured in one run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -378,6 +619,27 @@ def bench_extraction(
         json_out.write_text(json.dumps(r, indent=2) + "\n")
 
 
+@bench_app.command("vqa")
+def bench_vqa(
+    n: Annotated[int, typer.Option(help="number of generated captions")] = 500,
+    concurrency: Annotated[int, typer.Option(help="requests in flight")] = 16,
+    latency_ms: Annotated[float, typer.Option(help="the fake server's time per answer")] = 200.0,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the numbers as JSON here")] = None,
+) -> None:
+    """The openai VQA generator against a local fake chat-completions server (loopback): seconds, calls/s, then a
+    cached re-run (0 HTTP calls expected). Replies go through the on-disk SQLite cache of `mmskin build`."""
+    import tempfile
+
+    from eval.bench_vqa import report, vqa
+    from flows.vqa import SqliteCache
+
+    with tempfile.TemporaryDirectory(prefix="mmskin-bench-vqa-") as tmp:
+        r = vqa(n, concurrency, latency_ms / 1000, cache_factory=lambda: SqliteCache(Path(tmp) / "llm.sqlite"))
+    out_console.print(report(r), highlight=False)
+    if json_out:
+        json_out.write_text(json.dumps(r, indent=2) + "\n")
+
+
 @bench_app.command("modality")
 def bench_modality(
     n: Annotated[int, typer.Option(help="number of generated images")] = 100,
@@ -393,6 +655,198 @@ def bench_modality(
         f"{r['workers']} worker(s): {r['images_per_s']:.1f} images/s (features alone, one core: "
         f"{r['features_ms_per_image']:.1f} ms/image); {r['predicted']} predicted, {r['errors']} errors"
     )
+    if json_out:
+        json_out.write_text(json.dumps(r, indent=2) + "\n")
+
+
+# ---- SkinVL training and evaluation (training/, eval/vqa*, eval/classify) -------------------------------------
+
+def _training_error(exc: Exception) -> None:
+    """One unwrapped error line (paths stay whole; brackets in messages are not markup)."""
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+
+
+def _training_errors():
+    from training.config import ConfigError
+    from training.data import DataError
+    from training.template import TemplateError
+    from training.train import ModelError
+
+    return (ConfigError, DataError, ModelError, TemplateError)
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option("--config", help="training YAML (see training/configs/skinvl_mmskin.yaml)")],
+) -> None:
+    """LoRA fine-tuning of a local LLaVA model on LLaVA conversations (MM-Skin's recipe); checkpoints and resume."""
+    from training.config import load_config
+    from training.train import train as run_train
+
+    try:
+        cfg = load_config(config)
+        summary = run_train(cfg, log=lambda m: console.print(f"[dim]{m}[/dim]", highlight=False))
+    except _training_errors() as exc:
+        _training_error(exc)
+        raise typer.Exit(2) from None
+    losses = summary["losses"]
+    out_console.print(
+        f"trained {summary['steps']} steps on {summary['samples']} conversations ({summary['bad_records']} left out), "
+        f"{summary['precision']}, loss {losses[0]:.4f} -> {losses[-1]:.4f}, {summary['seconds']:.1f} s; adapter in "
+        f"{summary['output_dir']}" if losses else f"trained {summary['steps']} steps; adapter in {summary['output_dir']}")
+
+
+@app.command()
+def merge(
+    base: Annotated[Path, typer.Option(help="the base LLaVA model the adapter was trained on")],
+    adapter: Annotated[Path, typer.Option(help="output_dir of `mmskin train` (or one of its checkpoint-N)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="directory for the merged model")],
+    precision: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU) | bf16 | fp16 | fp32")] = "auto",
+) -> None:
+    """Merge a LoRA adapter (and its trained projector) into the base model; save model and processor."""
+    from training.merge import merge as run_merge
+
+    if precision not in ("auto", "bf16", "fp16", "fp32"):
+        console.print("[red]error:[/red] --precision must be auto, bf16, fp16 or fp32")
+        raise typer.Exit(2)
+    try:
+        path = run_merge(base, adapter, out, precision)
+    except _training_errors() as exc:
+        _training_error(exc)
+        raise typer.Exit(2) from None
+    out_console.print(f"merged model written to {path}")
+
+
+dev_app = typer.Typer(help="Developer tools.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
+
+
+@dev_app.command("tiny-model")
+def dev_tiny_model(
+    out: Annotated[Path, typer.Argument(help="directory to write the model and processor to")],
+    seed: Annotated[int, typer.Option(help="seed of the random weights")] = 0,
+    corpus: Annotated[Optional[list[Path]], typer.Option(help="LLaVA JSON files whose text the tokenizer also "
+                                                               "learns from")] = None,
+) -> None:
+    """A tiny random LlavaForConditionalGeneration with a locally trained tokenizer and a CLIP image processor
+    (offline, seconds on a CPU), for tests and dry runs of train / merge / eval."""
+    from training.tiny import build_tiny
+
+    for p in corpus or []:
+        if not p.is_file():
+            console.print(f"[red]error:[/red] {p}: no such file")
+            raise typer.Exit(2)
+    path = build_tiny(out, seed=seed, corpus_files=corpus)
+    out_console.print(f"tiny LLaVA written to {path}")
+
+
+@eval_app.command("vqa")
+def eval_vqa(
+    data: Annotated[Path, typer.Option(help="llava_test.json of a build, or a CSV image,question,answer[,modality] "
+                                            "(MM-Skin's VQA test file)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="report directory: report.json, report.md, report.png "
+                                                          "(and predictions.jsonl with --model)")],
+    model: Annotated[Optional[Path], typer.Option(help="merged model, base model or `mmskin train` output")] = None,
+    predictions: Annotated[Optional[Path], typer.Option(help="score these answers instead: JSON lines "
+                                                             "{\"id\", \"prediction\"}")] = None,
+    images: Annotated[Optional[Path], typer.Option(help="image folder (default: the data file's directory)")] = None,
+    template: Annotated[Optional[str], typer.Option(help="conversation template (default: the model's, else "
+                                                         "vicuna_v1)")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (the 'evaluation' section)")] = None,
+) -> None:
+    """BLEU-1..4, ROUGE-L and token recall, mmskin-compat (MM-Skin's VQA_test.py) and normalized, overall and per
+    modality; greedy decoding with a fixed seed."""
+    from eval.vqa import METRIC_LABELS, run
+
+    if (model is None) == (predictions is None):
+        console.print("[red]error:[/red] give --model or --predictions (one of them)")
+        raise typer.Exit(2)
+    settings = _load_settings(config).evaluation
+    try:
+        rep = run(data, out, settings, model=model, predictions=predictions, image_folder=images, template=template,
+                  log=lambda m: console.print(f"[dim]{m}[/dim]", highlight=False))
+    except _training_errors() as exc:
+        _training_error(exc)
+        raise typer.Exit(2) from None
+    t = Table(title=f"eval vqa: {data.name} ({rep['n_questions']} questions, percent)")
+    for c in ["group", "n", "scheme"] + list(METRIC_LABELS.values()):
+        t.add_column(c)
+    for g, sc in rep["by_modality"].items():
+        for scheme in ("mmskin-compat", "normalized"):
+            t.add_row(g, str(sc["n"]), scheme, *["-" if sc[scheme][m] is None else f"{sc[scheme][m]:.2f}"
+                                                 for m in METRIC_LABELS])
+    out_console.print(t)
+    if rep["errors"]:
+        console.print(f"{len(rep['errors'])} record(s) left out (see {out / 'report.json'})")
+    out_console.print(f"report: {out}/report.json, report.md, report.png ({rep['seconds']:.1f} s)")
+
+
+@eval_app.command("classify")
+def eval_classify(
+    mode: Annotated[str, typer.Option(help="sft (linear probe on vision features) | zeroshot (ask the model)")],
+    model: Annotated[Path, typer.Option(help="merged model, base model or `mmskin train` output")],
+    test: Annotated[Path, typer.Option(help="CSV image,label (or MM-Skin's image,atributes,categories)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="report directory")],
+    train: Annotated[Optional[Path], typer.Option("--train", help="CSV the probe is fitted on (--mode sft)")] = None,
+    images: Annotated[Optional[Path], typer.Option(help="image folder (default: each CSV's directory)")] = None,
+    template: Annotated[Optional[str], typer.Option(help="conversation template for zeroshot")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="settings JSON (the 'evaluation' section)")] = None,
+) -> None:
+    """Accuracy, macro-F1, balanced accuracy and AUROC (sft) of MM-Skin's classification benchmarks."""
+    from eval.classify import METRIC_LABELS, METRICS, run
+
+    if mode not in ("sft", "zeroshot"):
+        console.print("[red]error:[/red] --mode must be sft or zeroshot")
+        raise typer.Exit(2)
+    if mode == "sft" and train is None:
+        console.print("[red]error:[/red] --mode sft needs --train CSV")
+        raise typer.Exit(2)
+    settings = _load_settings(config).evaluation
+    try:
+        rep = run(mode, model, test, out, settings, train=train, images=images, template=template,
+                  log=lambda m: console.print(f"[dim]{m}[/dim]", highlight=False))
+    except _training_errors() as exc:
+        _training_error(exc)
+        raise typer.Exit(2) from None
+    sc = rep["scores"]
+    out_console.print(f"classify {mode}: {rep['n_test']} test images, {len(rep['classes'])} classes: " + ", ".join(
+        f"{METRIC_LABELS[m]} {'-' if sc[m] is None else f'{sc[m]:.2f}'}" for m in METRICS))
+    if rep["errors"]:
+        console.print(f"{len(rep['errors'])} row(s) left out (see {out / 'report.json'})")
+    out_console.print(f"report: {out}/report.json, report.md, report.png")
+
+
+@bench_app.command("train-step")
+def bench_train_step(
+    shape: Annotated[str, typer.Option(help="7b (LLaVA-Med v1.5 shape; needs a CUDA GPU) | tiny")] = "7b",
+    random: Annotated[bool, typer.Option("--random", help="randomly initialised weights (the only mode: nothing "
+                                                          "is downloaded)")] = True,
+    batch_size: Annotated[int, typer.Option(help="sequences per step")] = 4,
+    seq_len: Annotated[int, typer.Option(help="tokens per sequence, image tokens included")] = 1024,
+    steps: Annotated[int, typer.Option(help="optimizer steps (the first is not timed)")] = 3,
+    no_checkpointing: Annotated[bool, typer.Option("--no-checkpointing", help="without gradient checkpointing")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the numbers as JSON here")] = None,
+) -> None:
+    """One LoRA step (r 128, projector trained, bf16 on GPU) on a random LLaVA: peak memory and tokens/s."""
+    from training.bench import SHAPES, train_step
+
+    if shape not in SHAPES:
+        console.print(f"[red]error:[/red] --shape must be one of {', '.join(SHAPES)}")
+        raise typer.Exit(2)
+    try:
+        r = train_step(shape, batch_size=batch_size, seq_len=seq_len, steps=steps,
+                       gradient_checkpointing=not no_checkpointing)
+    except (RuntimeError, ValueError) as exc:
+        _training_error(exc)
+        raise typer.Exit(2) from None
+    mem = (f"peak GPU memory {r['peak_gpu_mem_gib']:.1f} GiB allocated / {r['peak_gpu_reserved_gib']:.1f} GiB "
+           f"reserved" if "peak_gpu_mem_gib" in r else f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+    out_console.print(
+        f"train-step {r['shape']} on {r['device']} ({r['dtype']}, checkpointing {r['gradient_checkpointing']}): "
+        f"{r['total_params']:,} parameters, {r['trainable_params']:,} trainable; batch {r['batch_size']} x "
+        f"{r['seq_len']} tokens: {r['step_s']:.3f} s/step, {r['tokens_per_s']:.0f} tokens/s; {mem}")
     if json_out:
         json_out.write_text(json.dumps(r, indent=2) + "\n")
 

@@ -1,4 +1,5 @@
-"""The output directory: images/, records.jsonl, MM-Skin C/O/D files, LLaVA conversations, manifest.json."""
+"""The output directory: images/, records.jsonl, MM-Skin C/O/D files, LLaVA conversations, rejects.html,
+manifest.json."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from flows.cache import atomic_write_bytes
+from flows.rejects import FILE as REJECTS_FILE
+from flows.rejects import rejects_html
 from pipeline import export as export_mod
-from schemas import BookEntry, DatasetManifest, Item, Record, Settings, StageReport
+from schemas import BookEntry, DatasetManifest, Item, Record, Settings, StageReport, VQAUsage
 
 VERSION = export_mod.VERSION
 IMAGES = "images"
@@ -87,6 +90,7 @@ def export_dataset(
     settings: Settings,
     versions: dict[str, str],
     timings: dict[str, float] | None = None,
+    vqa: VQAUsage | None = None,
 ) -> dict:
     """Write every output file; remove images no record points to. Returns the manifest as a dict."""
     records = sorted(records, key=lambda r: (r.source_pdf, r.book_id, r.page, r.bbox[1], r.bbox[0], r.id))
@@ -97,6 +101,7 @@ def export_dataset(
         files[name] = _dump(rows)
     for split in ("train", "test"):
         files[f"llava_{split}.json"] = _dump(export_mod.llava_conversations(records, split))
+    files[REJECTS_FILE] = rejects_html(records)  # contact sheet of the rejected records
     for name, data in files.items():
         path = out_dir / name
         if not path.exists() or path.read_bytes() != data:
@@ -118,6 +123,8 @@ def export_dataset(
         "figures_kept": len({r.figure_id for r in kept}),
         "needs_review": sum(r.needs_review for r in kept),
         "vqa_pairs": sum(len(r.vqa) for r in kept),
+        "vqa_failed": sum(not r.vqa for r in kept),
+        "vqa_pairs_rejected": sum(len(r.vqa_rejected) for r in kept),
         "train_records": sum(r.split == "train" for r in kept),
         "test_records": sum(r.split == "test" for r in kept),
         "modality": dict(sorted(Counter(r.modality for r in kept).items())),
@@ -135,6 +142,7 @@ def export_dataset(
         reject_reasons=dict(sorted(reasons.items())),
         files={name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         timings=timings or {},
+        vqa=vqa,
     )
     data = manifest.model_dump(mode="json")
     atomic_write_bytes(out_dir / "manifest.json", _dump(data))

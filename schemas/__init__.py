@@ -12,7 +12,8 @@ from schemas.document import (
     TextLine,
     TextSpan,
 )
-from schemas.manifest import BookEntry, DatasetManifest
+from schemas.manifest import BookEntry, DatasetManifest, VQAUsage
+from schemas.overrides import Override, OverrideChange
 from schemas.records import (
     Caption,
     Demographics,
@@ -22,11 +23,13 @@ from schemas.records import (
     Record,
     StageReport,
     VQAPair,
+    VQAReject,
 )
 from schemas.settings import Settings
 
 __all__ = [
     "BBox", "Book", "BookEntry", "Caption", "DatasetManifest", "Demographics", "ExtractedBook", "Figure",
-    "ImageRegion", "Item", "OcrWord", "Page", "PageInfo", "Panel", "Record", "Settings", "StageReport",
-    "TextBlock", "TextLine", "TextSpan", "VQAPair",
+    "ImageRegion", "Item", "OcrWord", "Override", "OverrideChange", "Page", "PageInfo", "Panel", "Record",
+    "Settings", "StageReport",
+    "TextBlock", "TextLine", "TextSpan", "VQAPair", "VQAReject", "VQAUsage",
 ]

@@ -22,6 +22,32 @@ class BookEntry(BaseModel):
     n_kept: int = 0
 
 
+class VQAUsage(BaseModel):
+    """What the VQA stage asked of its generator in one build (LLM calls, cache hits, tokens, cost)."""
+
+    generator: str = "template"
+    prompt_version: str | None = None
+    model: str | None = None
+    with_image: bool = False
+    records: int = Field(0, description="kept records the generator worked on in this build (not cached per book)")
+    calls: int = Field(0, description="chat-completion requests issued (the SDK's own retries not counted)")
+    http_requests: int = Field(0, description="HTTP requests sent, retries included")
+    cache_hits: int = Field(0, description="replies taken from the LLM response cache instead of the server")
+    failed: int = Field(0, description="records left without an LLM reply (reason in the record's vqa_error)")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated_cost: float = Field(0.0, description="tokens x vqa.price_input/output_per_1k (0 when no price is set)")
+    seconds: float = 0.0
+
+    def merge(self, other: "VQAUsage") -> "VQAUsage":
+        out = self.model_copy()
+        for k in ("records", "calls", "http_requests", "cache_hits", "failed", "prompt_tokens", "completion_tokens"):
+            setattr(out, k, getattr(self, k) + getattr(other, k))
+        out.estimated_cost = round(self.estimated_cost + other.estimated_cost, 6)
+        out.seconds = round(self.seconds + other.seconds, 3)
+        return out
+
+
 class DatasetManifest(BaseModel):
     mmskin_version: str
     created_by: str = "mmskin build"
@@ -34,3 +60,4 @@ class DatasetManifest(BaseModel):
     reject_reasons: dict[str, int] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="output file -> sha256")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds spent, e.g. flow_seconds")
+    vqa: VQAUsage | None = Field(default=None, description="VQA generator, prompt version, model, calls, tokens, cost")

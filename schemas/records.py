@@ -59,6 +59,14 @@ class VQAPair(_Model):
     answer: str
 
 
+class VQAReject(_Model):
+    """A generated pair the VQA guard rejected, with its reason (pipeline/vqa/guard.py)."""
+
+    question: str
+    answer: str
+    reason: str
+
+
 class Demographics(_Model):
     """The depicted patient's age and gender as mined from text, with the span that decided."""
 
@@ -92,6 +100,17 @@ class Record(_Model):
     demographics_evidence: list[str] = Field(default_factory=list)
     kept: bool = True
     reject_reasons: list[str] = Field(default_factory=list)
+    reject_scores: dict[str, float] = Field(
+        default_factory=dict,
+        description="the score of each filter check that rejected the record, by reason (faces found, overlay "
+        "score, shorter side in px, grey-level std, sensitive terms found, phash distance to the kept copy)",
+    )
+    overruled_reasons: list[str] = Field(
+        default_factory=list, description="reject reasons a curator overruled by accepting the record (overrides.jsonl)"
+    )
+    curated: list[str] = Field(
+        default_factory=list, description="fields a curator set in overrides.jsonl (`mmskin review`)"
+    )
     duplicate_of: str | None = None
     width: int = 0
     height: int = 0
@@ -99,10 +118,16 @@ class Record(_Model):
     phash: str | None = None
     split: Literal["train", "test"] | None = None
     vqa: list[VQAPair] = Field(default_factory=list)
+    vqa_rejected: list[VQAReject] = Field(default_factory=list, description="generated pairs the guard rejected")
+    vqa_error: str | None = Field(
+        default=None, description="why a kept record has no VQA (no_vqa_facts, all_pairs_rejected, llm_timeout, ...)"
+    )
 
-    def reject(self, reason: str) -> None:
+    def reject(self, reason: str, score: float | None = None) -> None:
         if reason not in self.reject_reasons:
             self.reject_reasons.append(reason)
+        if score is not None:
+            self.reject_scores[reason] = float(score)
         self.kept = False
 
 

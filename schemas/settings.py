@@ -9,7 +9,9 @@ Every value can be set from the environment: ``MMSKIN_FILTER__MIN_SIDE_PX=256``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -195,14 +197,86 @@ class FilterSettings(BaseModel):
 
 
 class VQASettings(BaseModel):
-    generator: str = Field("template", description="'template' (offline) or 'openai'")
-    max_pairs: int = Field(4, description="questions generated per record")
+    """VQA generation (``pipeline/vqa``). The LLM fields matter only with ``generator="openai"``; base URL, key and
+    model may also come from OPENAI_BASE_URL, OPENAI_API_KEY and MMSKIN_LLM_MODEL."""
+
+    generator: Literal["template", "openai"] = Field(
+        "template", description="'template' (offline, deterministic) or 'openai' (any OpenAI-compatible server)"
+    )
+    max_pairs: int = Field(8, ge=1, description="most question/answer pairs kept per record (after the guard)")
+    n_pairs: int = Field(3, ge=1, le=20, description="question/answer pairs asked of the LLM per record")
+    grounding_min_share: float = Field(
+        1.0, ge=0, le=1,
+        description="share of an answer's content words that must occur in the caption (with modality and "
+        "demographics); 1.0 = all (see pipeline/vqa/guard.py)",
+    )
+    base_url: str | None = Field(None, description="server URL, e.g. http://localhost:8000/v1; None = OPENAI_BASE_URL "
+                                 "or api.openai.com")
+    model: str | None = Field(None, description="model name; None = MMSKIN_LLM_MODEL")
+    api_key: SecretStr | None = Field(
+        None, exclude=True, description="API key; None = OPENAI_API_KEY (never written to manifest.json or caches)"
+    )
+    timeout_s: float = Field(60.0, gt=0, description="seconds one request may take before it is retried")
+    max_retries: int = Field(
+        4, ge=0, description="retries per request on 429, 5xx and timeouts (exponential backoff with jitter, "
+        "Retry-After honoured)"
+    )
+    concurrency: int = Field(16, ge=1, description="requests in flight at most")
+    circuit_breaker_failures: int = Field(
+        8, ge=1, description="after this many consecutive failed requests no new one is sent; the remaining "
+        "records get vqa_error llm_circuit_open (a re-run tries them again)"
+    )
+    with_image: bool = Field(False, description="also send the image (base64 data URL) for vision models")
+    response_format: Literal["auto", "json_schema", "json_object", "none"] = Field(
+        "auto", description="structured output; auto = json_schema, stepping down to json_object and none when "
+        "the server refuses it"
+    )
+    temperature: float = Field(0.2, ge=0, le=2, description="sampling temperature")
+    max_tokens: int | None = Field(1024, description="most tokens per reply (None = server default)")
+    price_input_per_1k: float = Field(0.0, ge=0, description="price per 1,000 prompt tokens, for the cost estimate")
+    price_output_per_1k: float = Field(0.0, ge=0, description="price per 1,000 completion tokens, for the cost estimate")
+    cache_path: str | None = Field(
+        None, description="LLM response cache (SQLite); None = OUT/.llm-cache.sqlite. Share one path between "
+        "builds so no prompt is paid for twice"
+    )
 
 
 class ExportSettings(BaseModel):
     test_fraction: float = Field(0.2, description="share of figures (not records) in the test split")
     split_seed: str = Field("mmskin", description="salt of the deterministic figure-level split")
     image_format: str = Field("png", description="format of exported images")
+
+
+class ReviewSettings(BaseModel):
+    """The curation page (`mmskin review DIR`); not part of any build stage."""
+
+    host: str = Field("127.0.0.1", description="address the page is served on: loopback, this machine only")
+    port: int = Field(8765, ge=0, le=65535, description="port of the page (0 = any free port)")
+    page_size: int = Field(60, ge=1, description="records per page of the list")
+    max_page_size: int = Field(500, ge=1, description="most records one list request may ask for")
+    thumb_px: int = Field(256, ge=16, description="longest side of a thumbnail")
+
+
+class EvaluationSettings(BaseModel):
+    """`mmskin eval vqa` and `mmskin eval classify` (not part of any build stage). Training has its own YAML config
+    (training/config.py)."""
+
+    seed: int = Field(0, description="seed of generation, cross-validation folds and the probe")
+    max_new_tokens: int = Field(512, ge=1, description="most tokens generated per VQA answer")
+    temperature: float = Field(0.0, ge=0, description="0 = greedy decoding; MM-Skin's scripts sample at 0.2")
+    batch_size: int = Field(8, ge=1, description="questions generated together (left-padded)")
+    compat_bleu_weights: list[list[float]] = Field(
+        [[1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0], [0.33, 0.33, 0.33, 0.0], [0.25, 0.25, 0.25, 0.25]],
+        description="nltk corpus_bleu weights of BLEU-1..4 in the mmskin-compat scores (MM-Skin's)")
+    probe_folds: int = Field(5, ge=2, description="stratified folds choosing the linear probe's C")
+    probe_c_grid: list[float] = Field([0.001, 0.01, 0.1, 1.0, 10.0, 100.0],
+                                      description="inverse regularisation strengths tried for the probe")
+    probe_scoring: str = Field("balanced_accuracy", description="scikit-learn scorer that picks C")
+    probe_max_iter: int = Field(5000, ge=1, description="LogisticRegression iterations")
+    zeroshot_prompt: str = Field(
+        "Which of the following classes does this image show: {classes}? Answer with the class name only.",
+        description="zero-shot question; {classes} is replaced by the class names joined with ', '")
+    zeroshot_max_new_tokens: int = Field(32, ge=1, description="most tokens generated per zero-shot answer")
 
 
 class Settings(BaseSettings):
@@ -218,4 +292,6 @@ class Settings(BaseSettings):
     filter: FilterSettings = FilterSettings()
     vqa: VQASettings = VQASettings()
     export: ExportSettings = ExportSettings()
+    review: ReviewSettings = ReviewSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
     workers: int = Field(0, description="processes for OCR and page work; 0 = all cores")
