@@ -15,7 +15,7 @@ from pipeline.filters.sensitive import sensitive_check
 from schemas import Item, StageReport
 from schemas.settings import FilterSettings
 
-VERSION = "2"
+VERSION = "3"
 __all__ = ["VERSION", "filter_items", "mark_duplicates"]
 
 

@@ -30,6 +30,8 @@ WHITE_SPREAD = 20  # ... and neutral: channels within this of each other
 MARK_MIN_LENGTH = 0.12  # a mark's bounding box spans at least this fraction of the image's shorter side
 MARK_FILL_MAX = 0.45  # a mark is thin: its pixels fill at most this fraction of its bounding box
 MARK_JOIN_FRAC = 0.05  # pen-colour pieces closer than this fraction of the shorter side are one mark
+RING_PX = 2  # width of the ring around a white mark that is compared with it
+WHITE_RING_P25_MAX = 130.0  # a white mark's ring must have a quarter of its pixels at most this bright (0-255)
 OCR_MASK_MIN_FRAC = 0.0005  # OCR the drawn-colour mask only when it covers at least this fraction ...
 OCR_MASK_MAX_FRAC = 0.25  # ... and at most this (a white page or slide background is not a label)
 
@@ -84,21 +86,20 @@ def drawn_mask(img: np.ndarray) -> np.ndarray:
     return _pen_mask(img) | _white_mask(img)
 
 
-def pen_mark_score(img: np.ndarray) -> float:
-    """Fraction of the image covered by thin marks of pure colour (arrows, circles, dashed outlines)."""
-    H, W = img.shape[:2]
-    pen, white = _pen_mask(img), _white_mask(img)
-    k = max(1, round(MARK_JOIN_FRAC * min(H, W)))
-    joined = cv2.dilate(pen.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) if k > 1 else pen
-    groups = (joined.astype(bool) | white).astype(np.uint8)
-    _n, lab = cv2.connectedComponents(groups, connectivity=8)
-    ys, xs = np.nonzero(pen | white)
-    if not len(ys):
-        return 0.0
+def _thin_marks(mask: np.ndarray, groups: np.ndarray, lum: np.ndarray | None = None) -> int:
+    """Pixels of ``mask`` in groups (connected components of ``groups``) shaped like marks: long enough, thin,
+    not touching the border. With ``lum``, a group counts only when the ring around it is dark enough
+    (``WHITE_RING_P25_MAX``)."""
+    H, W = mask.shape
+    n, lab = cv2.connectedComponents(groups.astype(np.uint8), connectivity=8)
+    ys, xs = np.nonzero(mask)
+    if not len(ys) or n <= 1:
+        return 0
     labels = lab[ys, xs]
     order = np.argsort(labels, kind="stable")
     labels, ys, xs = labels[order], ys[order], xs[order]
     cuts = np.flatnonzero(np.diff(labels)) + 1
+    ring_k = np.ones((2 * RING_PX + 1, 2 * RING_PX + 1), np.uint8)
     thin = 0
     for gy, gx in zip(np.split(ys, cuts), np.split(xs, cuts)):
         area = len(gy)
@@ -106,8 +107,35 @@ def pen_mark_score(img: np.ndarray) -> float:
         w, h = x1 - x0, y1 - y0
         touches_border = x0 == 0 or y0 == 0 or x1 == W or y1 == H  # vignettes, frames, backgrounds
         long_enough = max(w, h) >= MARK_MIN_LENGTH * min(H, W)  # an arrow or circle, not a speck of texture
-        if area >= 30 and long_enough and not touches_border and area / max(1, w * h) <= MARK_FILL_MAX:
-            thin += area
+        if area < 30 or not long_enough or touches_border or area / max(1, w * h) > MARK_FILL_MAX:
+            continue
+        if lum is not None:
+            # the ring of pixels around the mark, inside a margin around its box
+            bx0, by0 = max(0, x0 - RING_PX), max(0, y0 - RING_PX)
+            bx1, by1 = min(W, x1 + RING_PX), min(H, y1 + RING_PX)
+            own = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
+            own[gy - by0, gx - bx0] = 1
+            ring = cv2.dilate(own, ring_k).astype(bool) & ~own.astype(bool) & ~mask[by0:by1, bx0:bx1]
+            if not ring.any() or np.percentile(lum[by0:by1, bx0:bx1][ring], 25) > WHITE_RING_P25_MAX:
+                continue
+        thin += area
+    return thin
+
+
+def pen_mark_score(img: np.ndarray) -> float:
+    """Fraction of the image covered by thin marks (arrows, circles, dashed outlines) of pure pen colour, or of
+    pure white standing out from a darker surround.
+
+    Pen colours and white are grouped separately: white gaps in tissue must not swallow a blue arrow beside
+    them. A white mark counts only when the ring around it is dark in places (its 25th-percentile luminance at
+    most ``WHITE_RING_P25_MAX``): a drawn white arrow or letter lies on skin or inside the black outline that
+    annotation tools draw, while the white lumens and tears of an H&E section lie in pale stain."""
+    H, W = img.shape[:2]
+    pen, white = _pen_mask(img), _white_mask(img)
+    k = max(1, round(MARK_JOIN_FRAC * min(H, W)))
+    joined = cv2.dilate(pen.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) if k > 1 else pen
+    lum = img.astype(np.float32).mean(axis=2)
+    thin = _thin_marks(pen, joined.astype(bool)) + _thin_marks(white, white, lum)
     frac = thin / (H * W)
     return frac if MARK_MIN_FRAC <= frac <= MARK_MAX_FRAC else 0.0
 

@@ -75,5 +75,7 @@ def test_every_annotated_image_is_found(figures):
     assert len(marked) >= 6
     missed = [i for i, img in marked if not overlay_check(img, st)]
     assert not missed
-    plain = [(f["id"], img) for f, img in figures if not f["overlay"] and f["modality"] == "clinical" and not f["face"]]
-    assert plain and not [i for i, img in plain if overlay_check(img, st)]  # no plain clinical photo is flagged
+    plain = [(f["id"], f["modality"], img) for f, img in figures
+             if not f["overlay"] and f["modality"] != "other" and not f["face"]]
+    assert {m for _, m, _ in plain} == {"clinical", "dermoscopy", "pathology"}
+    assert not [i for i, _, img in plain if overlay_check(img, st)]  # no plain photograph or section is flagged
