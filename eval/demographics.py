@@ -18,9 +18,10 @@ the data set the text came from), else ``other``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from schemas.jsonl import json_lines
 
 AGE_TOLERANCE = 0.5  # years: |predicted - labelled| below this is exact
 
@@ -45,13 +46,9 @@ def category(row: dict) -> str:
 def read_rows(path: Path) -> tuple[list[dict], list[str]]:
     """Labelled rows of a JSON-lines file, and a message for each line that is not a usable row."""
     rows, errors = [], []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{path.name} line {n}: not JSON ({exc.msg})")
+    for n, row, bad in json_lines(path.read_text(encoding="utf-8").splitlines()):
+        if bad:
+            errors.append(f"{path.name} line {n}: not JSON ({bad})")
             continue
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
             errors.append(f"{path.name} line {n}: expected an object with a string \"text\"")

@@ -11,6 +11,7 @@ from typing import Callable
 
 from eval import vqa_metrics as vm
 from eval.report import write_report
+from schemas.jsonl import json_lines
 from training.data import DataError, load_samples
 from training.template import IMAGE_PLACEHOLDER
 
@@ -71,13 +72,9 @@ def read_predictions(path: Path) -> tuple[dict[str, str], list[str]]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     preds, errors = {}, []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{path} line {n}: not valid JSON ({exc.msg})")
+    for n, obj, bad in json_lines(path.read_text(encoding="utf-8").splitlines()):
+        if bad:
+            errors.append(f"{path} line {n}: not valid JSON ({bad})")
             continue
         text = next((obj.get(k) for k in ("prediction", "answer", "text") if isinstance(obj, dict) and k in obj), None)
         if not isinstance(obj, dict) or "id" not in obj or not isinstance(text, str):

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schemas.jsonl import json_lines
+
 app = typer.Typer(help="Turn dermatology textbook PDFs into an MM-Skin-style dataset.", no_args_is_help=True, add_completion=False)
 eval_app = typer.Typer(help="Evaluate extraction, VQA and classification.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
@@ -198,14 +200,10 @@ def demographics(
         sys.stdout.write(_demographics_line(None, text, st) + "\n")
         return
     ok = bad = 0
-    for n, line in enumerate(sys.stdin, 1):
-        if not line.strip():
-            continue
+    for n, obj, not_json in json_lines(sys.stdin):
         item_id, error = None, None
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            error = f"not JSON: {exc.msg}"
+        if not_json:
+            error = f"not JSON: {not_json}"
         else:
             if not isinstance(obj, dict):
                 error = "expected a JSON object {\"id\", \"text\"}"

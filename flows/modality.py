@@ -24,7 +24,6 @@ Features are computed in a spawn process pool (one image per task); the model is
 from __future__ import annotations
 
 import csv
-import json
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +34,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from pipeline.modality.model import CLASSES
+from schemas.jsonl import json_lines
 
 SYNTH_OTHER_PER_KIND = 20
 SYNTH_PHOTO_PER_KIND = 12
@@ -91,13 +91,9 @@ def read_labels(images: Path, labels: Path) -> list[Sample]:
 def read_overrides(path: Path) -> dict[str, str | None]:
     """image -> modality (None = drop) from a JSON-lines file; later lines win."""
     out: dict[str, str | None] = {}
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{i}: not JSON ({exc.msg})") from None
+    for i, obj, bad in json_lines(path.read_text(encoding="utf-8").splitlines()):
+        if bad:
+            raise ValueError(f"{path}:{i}: not JSON ({bad})")
         if not isinstance(obj, dict) or "image" not in obj or "modality" not in obj:
             continue
         mod = obj["modality"]

@@ -5,7 +5,6 @@ two servers, or a server and a build, never interleave), fsynced, with a timesta
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import threading
 from datetime import datetime, timedelta, timezone
@@ -15,6 +14,7 @@ from pydantic import ValidationError
 
 from pipeline.overrides import apply_overrides
 from schemas import Override, OverrideChange, Record, StageReport
+from schemas.jsonl import json_lines
 
 OVERRIDES = "overrides.jsonl"
 _TAIL_BYTES = 65536  # enough to hold the last line (captions are capped well below this)
@@ -34,13 +34,7 @@ def read_overrides(path: Path) -> tuple[list[Override], StageReport]:
             text = f.read().decode("utf-8", errors="replace")
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            obj = None
+    for _n, obj, _bad in json_lines(text.splitlines()):
         reason = "bad_json" if not isinstance(obj, dict) else None
         if reason is None:
             try:
