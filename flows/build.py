@@ -239,9 +239,10 @@ def vqa_task(books: list[list[Record]], out_dir: Path, settings: Settings) -> tu
     it did get are cached (flows/vqa.py), and the next build asks for the rest."""
     cache = StageCache(out_dir / ".cache")
     keys, results, todo = [], [], []
+    vqa_settings = stage_settings(settings)["vqa"]
     for i, records in enumerate(books):
         upstream = hashlib.sha256(b"".join(r.model_dump_json().encode() for r in records)).hexdigest()
-        keys.append(make_key("vqa", STAGE_VERSIONS["vqa"], stage_settings(settings)["vqa"], upstream))
+        keys.append(make_key("vqa", STAGE_VERSIONS["vqa"], vqa_settings, upstream))
         results.append(cache.get("vqa", keys[i], tuple[list[Record], StageReport]))
         if results[i] is None:
             todo.append(i)
