@@ -86,10 +86,10 @@ def drawn_mask(img: np.ndarray) -> np.ndarray:
     return _pen_mask(img) | _white_mask(img)
 
 
-def _thin_marks(mask: np.ndarray, groups: np.ndarray, lum: np.ndarray | None = None) -> int:
+def _thin_marks(mask: np.ndarray, groups: np.ndarray, surround_of: np.ndarray | None = None) -> int:
     """Pixels of ``mask`` in groups (connected components of ``groups``) shaped like marks: long enough, thin,
-    not touching the border. With ``lum``, a group counts only when the ring around it is dark enough
-    (``WHITE_RING_P25_MAX``)."""
+    not touching the border. With ``surround_of`` (the RGB image), a group counts only when the ring around it
+    is dark enough (``WHITE_RING_P25_MAX``)."""
     H, W = mask.shape
     n, lab = cv2.connectedComponents(groups.astype(np.uint8), connectivity=8)
     ys, xs = np.nonzero(mask)
@@ -109,14 +109,15 @@ def _thin_marks(mask: np.ndarray, groups: np.ndarray, lum: np.ndarray | None = N
         long_enough = max(w, h) >= MARK_MIN_LENGTH * min(H, W)  # an arrow or circle, not a speck of texture
         if area < 30 or not long_enough or touches_border or area / max(1, w * h) > MARK_FILL_MAX:
             continue
-        if lum is not None:
+        if surround_of is not None:
             # the ring of pixels around the mark, inside a margin around its box
             bx0, by0 = max(0, x0 - RING_PX), max(0, y0 - RING_PX)
             bx1, by1 = min(W, x1 + RING_PX), min(H, y1 + RING_PX)
             own = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
             own[gy - by0, gx - bx0] = 1
             ring = cv2.dilate(own, ring_k).astype(bool) & ~own.astype(bool) & ~mask[by0:by1, bx0:bx1]
-            if not ring.any() or np.percentile(lum[by0:by1, bx0:bx1][ring], 25) > WHITE_RING_P25_MAX:
+            lum = surround_of[by0:by1, bx0:bx1].astype(np.float32).mean(axis=2)
+            if not ring.any() or np.percentile(lum[ring], 25) > WHITE_RING_P25_MAX:
                 continue
         thin += area
     return thin
@@ -134,8 +135,7 @@ def pen_mark_score(img: np.ndarray) -> float:
     pen, white = _pen_mask(img), _white_mask(img)
     k = max(1, round(MARK_JOIN_FRAC * min(H, W)))
     joined = cv2.dilate(pen.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) if k > 1 else pen
-    lum = img.astype(np.float32).mean(axis=2)
-    thin = _thin_marks(pen, joined.astype(bool)) + _thin_marks(white, white, lum)
+    thin = _thin_marks(pen, joined.astype(bool)) + _thin_marks(white, white, img)
     frac = thin / (H * W)
     return frac if MARK_MIN_FRAC <= frac <= MARK_MAX_FRAC else 0.0
 
