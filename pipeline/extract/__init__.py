@@ -24,7 +24,7 @@ from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock,
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "9"
+VERSION = "10"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...

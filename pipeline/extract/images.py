@@ -13,6 +13,9 @@ from PIL import Image
 from schemas import ImageRegion
 
 PNG_LEVEL = 1  # zlib level of region PNGs: level 6 cost 4x the time (a third of born-digital extraction) for ~15% smaller files
+# one PNG row filter ("Up": each row minus the one above) instead of trying all five per row: half the time of
+# Pillow's adaptive filtering at the same level, files within a few per cent of its size (photos and drawings)
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 DOWNSCALE_SLACK = 1.1  # images up to this factor over max_image_px are kept as they are: resampling 2050 px to
 # 2048 px costs more than it saves and blurs the pixels
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -51,19 +54,31 @@ def numpy_to_pixmap(arr: np.ndarray) -> pymupdf.Pixmap:
     return pymupdf.Pixmap(pymupdf.csRGB, w, h, arr.tobytes(), False)
 
 
-def numpy_to_png(arr: np.ndarray, max_side: int | None = None) -> bytes:
+def _fit(arr: np.ndarray, max_side: int | None) -> np.ndarray:
+    """RGB uint8 pixels, shrunk to ``max_side`` on the longer side when more than DOWNSCALE_SLACK over it."""
     arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    elif arr.shape[2] == 4:
+        arr = np.ascontiguousarray(arr[..., :3])
     h, w = arr.shape[:2]
     if max_side and max(h, w) > max_side * DOWNSCALE_SLACK:
         scale = max_side / max(h, w)
         # area averaging: the right filter for shrinking, and several times faster than PIL's Lanczos
         arr = cv2.resize(arr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    img = Image.fromarray(arr)
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=PNG_LEVEL)
-    return buf.getvalue()
+    return arr
+
+
+def _encode_png(arr: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(arr, cv2.COLOR_RGB2BGR), PNG_PARAMS)
+    if not ok:  # pragma: no cover - OpenCV encodes any 8-bit RGB array
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def numpy_to_png(arr: np.ndarray, max_side: int | None = None) -> bytes:
+    """RGB (or grey, or RGBA: alpha dropped) pixels as PNG, downscaled to ``max_side``."""
+    return _encode_png(_fit(arr, max_side))
 
 
 def png_to_numpy(png: bytes) -> np.ndarray:
@@ -104,8 +119,9 @@ def jpeg_region(data: bytes, bbox, width: int, height: int, xref: int) -> ImageR
 
 def make_region(arr: np.ndarray, bbox, kind: str, max_side: int, xref: int | None = None) -> ImageRegion:
     """An ImageRegion from RGB pixels: PNG (downscaled to ``max_side``), its size, and a pixel digest."""
-    png = numpy_to_png(arr, max_side)
-    w, h = png_size(png)
+    fitted = _fit(arr, max_side)
+    png = _encode_png(fitted)
+    h, w = fitted.shape[:2]
     return ImageRegion(
         bbox=tuple(round(float(v), 2) for v in bbox),
         kind=kind,

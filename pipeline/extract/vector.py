@@ -13,16 +13,17 @@ LABEL_MAX_WORDS = 6  # ... when none of its lines is longer than this
 
 
 def is_straight_axis_line(d: dict) -> bool:
-    """True for drawings made only of horizontal/vertical lines or thin rectangles (table rules, underlines)."""
+    """True for drawings made only of horizontal/vertical lines or thin rectangles (table rules, underlines).
+    ``d``: one drawing of ``page.get_cdrawings()`` (points and rects as tuples)."""
     for item in d.get("items", []):
         op = item[0]
         if op == "l":
             p, q = item[1], item[2]
-            if abs(p.x - q.x) > 0.5 and abs(p.y - q.y) > 0.5:
+            if abs(p[0] - q[0]) > 0.5 and abs(p[1] - q[1]) > 0.5:
                 return False
         elif op == "re":
             r = item[1]
-            if min(r.width, r.height) > 2.0:
+            if min(abs(r[2] - r[0]), abs(r[3] - r[1])) > 2.0:
                 return False
         else:  # curves, quads: real drawing
             return False

@@ -108,3 +108,31 @@ def test_plain_jpeg_is_kept_as_is_and_cmyk_or_flipped_jpeg_is_decoded():
     assert regions[1].png.startswith(b"\x89PNG")  # CMYK goes through a Pixmap to RGB
     turned = png_to_numpy(regions[2].png)  # turned by its placement: decoded, and shown as placed
     assert regions[2].png.startswith(b"\x89PNG") and turned[40:, 70:115].mean(axis=(0, 1))[0] > 150  # red on the right
+
+
+def test_icc_rgb_jpeg_is_kept_as_is_with_the_pixels_a_pixmap_gives():
+    """A JPEG tagged with any RGB ICC profile (not only sRGB: books carry Adobe RGB photos) is stored as its own
+    bytes, and those bytes decode to exactly the pixels its Pixmap holds."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    name = "sRGB".encode("utf-16-be")  # the profile's description (a UTF-16 text tag)
+    assert name in profile
+    profile = profile.replace(name, "Wide".encode("utf-16-be"))  # same length: another RGB profile's name
+    rng = np.random.default_rng(3)
+    buf = io.BytesIO()
+    # 4:4:4: no chroma upsampling, where decoders may differ; what is compared is the colour handling
+    Image.fromarray((rng.random((80, 120, 3)) * 255).astype(np.uint8)).save(buf, "JPEG", icc_profile=profile, subsampling=0)
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=400)
+    page.insert_image(pymupdf.Rect(20, 20, 200, 140), stream=buf.getvalue())
+    page.insert_text((20, 300), "Body text so that this page has a text layer of its own.", fontsize=9)
+    info = page.get_image_info(xrefs=True)[0]
+    assert info["cs-name"].startswith("ICCBased(RGB,") and "sRGB" not in info["cs-name"]
+    data = doc.tobytes()
+    region = extract_book(data, ingest(data, "icc.pdf")).pages[0].images[0]
+    assert region.png == doc.xref_stream_raw(info["xref"])
+    pix = pymupdf.Pixmap(doc, info["xref"])
+    diff = np.abs(png_to_numpy(region.png).astype(int)
+                  - np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3))
+    assert diff.max() <= 1 and diff.mean() < 0.01  # the same pixels, up to two decoders' IDCT rounding

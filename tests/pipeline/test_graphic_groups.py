@@ -184,3 +184,17 @@ def test_drawings_on_a_page_without_captions_are_rendered_as_previews():
         widths[caption is not None] = vec[0].width / box_w * 72  # the dpi it was rendered at
     assert abs(widths[False] - settings.uncaptioned_vector_dpi) < 3
     assert abs(widths[True] - settings.vector_render_dpi) < 3
+
+
+def test_frame_shape_test_on_the_plain_tuples_of_get_cdrawings():
+    """Extraction reads drawings with get_cdrawings (tuples, rects not normalised): the same answers."""
+    from pipeline.extract.vector import is_straight_axis_line
+
+    doc, page = new_page()
+    page.draw_rect(pymupdf.Rect(50, 50, 300, 200), color=(0, 0, 0), width=1)
+    page.draw_polyline([(50, 300), (50, 450), (300, 450)], color=(0, 0, 0), width=1)  # chart axes
+    page.draw_bezier((50, 500), (120, 560), (200, 560), (300, 620), color=(0, 0, 0), width=1)
+    box, axes, curve = sorted(page.get_cdrawings(), key=lambda d: d["rect"][1])
+    assert isinstance(box["items"][0][1], tuple)
+    assert is_frame(box, 1000) and not is_frame(axes, 1000) and not is_frame(curve, 1000)
+    assert is_straight_axis_line(axes) and not is_straight_axis_line(curve)
