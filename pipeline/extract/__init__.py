@@ -144,10 +144,18 @@ def digital_page(
     where no line starts with one, drawings alone are rendered as previews (see ``uncaptioned_vector_dpi``).
     None: captions may come later (from OCR), render everything in full. ``placements``: the page's image
     placements from ingest (None: look them up)."""
-    textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)  # one text analysis serves blocks and labels
+    # the page's content is interpreted once, into a display list: the text analysis (blocks and labels) and
+    # every figure render replay it (each would otherwise parse the page again: half the time on figure pages)
+    display_list = page.get_displaylist()
+    if page.rotation == 0:
+        textpage = pymupdf.TextPage(display_list.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT))
+        textpage.parent = page
+    else:  # text is read in unrotated coordinates (as get_textpage does), a display list is rotated
+        textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)
     blocks = text_blocks(page, textpage)
     preview = labels is not None and not has_label_line(blocks, labels)
-    images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview, placements=placements)
+    images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview, placements=placements,
+                                     display_list=display_list)
     return Page(
         number=page.number + 1,
         width=round(page.rect.width, 2),

@@ -92,10 +92,14 @@ def render_dpi(box, ppi: float, settings: ExtractSettings) -> int:
     return int(max(36, min(ppi, cap, MAX_RENDER_DPI)))
 
 
-def render_region(page: pymupdf.Page, box, dpi: int, kind: str, settings: ExtractSettings) -> ImageRegion:
-    """What the reader sees in ``box`` (all layers composited), rendered at ``dpi``."""
+def render_region(page: pymupdf.Page, box, dpi: int, kind: str, settings: ExtractSettings,
+                  display_list: pymupdf.DisplayList | None = None) -> ImageRegion:
+    """What the reader sees in ``box`` (all layers composited, annotations included), rendered at ``dpi``;
+    from ``display_list`` when given (what ``page.get_pixmap`` does, without parsing the page again)."""
     rect = pymupdf.Rect(box) & page.rect
-    arr = pixmap_to_numpy(page.get_pixmap(clip=rect, dpi=dpi, alpha=False))
+    display_list = display_list or page.get_displaylist()
+    pix = display_list.get_pixmap(matrix=pymupdf.Matrix(dpi / 72, dpi / 72), clip=rect, alpha=False)
+    arr = pixmap_to_numpy(pix)
     return make_region(arr, rect, kind, settings.max_image_px)
 
 

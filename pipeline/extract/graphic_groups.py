@@ -227,11 +227,13 @@ def graphic_regions(
     textpage: pymupdf.TextPage | None = None,
     preview_drawings: bool = False,
     placements: list[ImagePlacement] | None = None,
+    display_list: pymupdf.DisplayList | None = None,
 ) -> tuple[list[ImageRegion], list[str]]:
     """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised.
     ``textpage``: the page's text analysis when the caller has one already. ``preview_drawings``: the page has
     no caption, so drawings alone (no image among them) can only be rejects: render them at
-    ``uncaptioned_vector_dpi``. ``placements``: the page's image placements as ingest found them, if any."""
+    ``uncaptioned_vector_dpi``. ``placements``: the page's image placements as ingest found them, if any. ``display_list``: the page's
+    display list when the caller has one (renders replay it instead of parsing the page again)."""
     placements = image_placements(page, placements)
     drawings = page.get_cdrawings()  # plain tuples: a fifth of get_drawings' time, which wraps every point
     blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
@@ -249,7 +251,7 @@ def graphic_regions(
             dpi = render_dpi(box, ppi, settings)
             if kind == "vector" and preview_drawings:
                 dpi = min(dpi, settings.uncaptioned_vector_dpi)
-            regions.append(render_region(page, box & page.rect, dpi, kind, settings))
+            regions.append(render_region(page, box & page.rect, dpi, kind, settings, display_list))
         except Exception as exc:  # pragma: no cover - a page MuPDF cannot render at all
             errors.append(f"page {page.number + 1}: figure at {tuple(round(v) for v in g.box)} unreadable ({exc})")
     return regions, errors

@@ -103,3 +103,23 @@ def test_side_by_side_captions_stay_apart():
     a = TextLine(bbox=(72, 702, 184, 713), text="Figure 1. Left.", spans=[])
     b = TextLine(bbox=(321, 700, 482, 711), text="Figure 2. Right.", spans=[])
     assert [ln.text for ln in visual_lines([a, b])] == ["Figure 1. Left.", "Figure 2. Right."]
+
+
+def test_digital_page_reads_text_as_get_textpage_does_on_plain_and_rotated_pages():
+    """digital_page reads the text from the page's display list; on a page with /Rotate (whose display list is
+    turned) it must still give the coordinates and text that the page's own text analysis gives."""
+    import pymupdf
+
+    from pipeline.extract import digital_page, text_blocks
+    from schemas.settings import ExtractSettings
+
+    for rotation in (0, 90):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((60, 100), "Figure 1.2 Psoriasis on the elbow of a young man.", fontsize=9)
+        page.insert_text((60, 400), "Running text of the chapter goes on here.", fontsize=9)
+        page.set_rotation(rotation)
+        got = [(b.bbox, [ln.text for ln in b.lines]) for b in digital_page(page, ExtractSettings()).text_blocks]
+        want = [(b.bbox, [ln.text for ln in b.lines]) for b in text_blocks(page, page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT))]
+        assert got == want and len(got) == 2, rotation
+        assert got[0][0][1] < 100 < got[0][0][3]  # unrotated coordinates: the caption's line is at y = 100
