@@ -165,7 +165,8 @@ def process_book_impl(
                             captions=settings.captions,
                         ),
                     )
-                    return figures_mod.build_records(extracted, settings.captions, settings.align)
+                    return figures_mod.build_records(extracted, settings.captions, settings.align,
+                                                     mapper=pool.map if pool else map)
                 figures_cache["result"] = _cached(
                     cache, entry, "figures", k_figures, tuple[list[Item], StageReport], compute_figures
                 )

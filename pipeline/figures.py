@@ -7,6 +7,7 @@ figures without a caption are kept in the output as rejected records with a reas
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 
 from pipeline import align as align_mod
 from pipeline import panels as panels_mod
@@ -31,18 +32,31 @@ def record_id(book_id: str, page: int, bbox) -> str:
 
 
 def build_records(
-    extracted: ExtractedBook, caption_settings: CaptionSettings | None = None, align_settings: AlignSettings | None = None
+    extracted: ExtractedBook,
+    caption_settings: CaptionSettings | None = None,
+    align_settings: AlignSettings | None = None,
+    mapper: Callable[..., Iterable] = map,
 ) -> tuple[list[Item], StageReport]:
-    """Records (with pixels) for every image region of the book, in page and reading order."""
+    """Records (with pixels) for every image region of the book, in page and reading order. ``mapper`` runs the
+    panel splits (decode a raster, cut it along its gutters, encode the panels): the flow passes its process
+    pool's map, so a book's compound figures are split on all cores."""
     book = extracted.book
     report = StageReport(stage="figures")
-    items: list[Item] = []
+    aligned = []  # per page: (page, its candidate regions, its figures, their split jobs)
+    split_jobs: list[SplitJob] = []
     for page in extracted.pages:
         captions = find_captions(page, caption_settings)
         candidates = [r for r in page.images if not r.reject_reasons]
         figures = align_mod.align_page(candidates, captions, page.number, align_settings)
-        for fig in figures:
-            fig, candidates = split_composite(fig, candidates)
+        jobs = [split_job(fig, candidates) for fig in figures]
+        split_jobs += [j for j in jobs if j is not None]
+        aligned.append((page, candidates, figures, jobs))
+    splits = iter(list(mapper(split_panels, split_jobs)) if split_jobs else [])
+    items: list[Item] = []
+    for page, candidates, figures, jobs in aligned:
+        for fig, job in zip(figures, jobs):
+            if job is not None:
+                fig, candidates = with_panels(fig, candidates, next(splits))
             fig = panels_mod.assign_panels(fig)
             label = fig.caption.label if fig.caption else None
             figure_id = record_id(book.book_id, page.number, fig.bbox)
@@ -96,26 +110,44 @@ def build_records(
     return items, report
 
 
-def split_composite(fig: Figure, regions: list[ImageRegion]) -> tuple[Figure, list[ImageRegion]]:
-    """A single raster whose caption names panels is split along white gutters, when the number of pieces
-    found equals the number of panels named. Returns the figure and the (possibly extended) region list."""
+SplitJob = tuple[bytes, tuple[float, float, float, float], str, int]
+
+
+def split_job(fig: Figure, regions: list[ImageRegion]) -> SplitJob | None:
+    """What splitting needs when ``fig`` is a single raster whose caption names two or more panels: its pixels,
+    box, kind and the number of panels named. None for every other figure."""
     if fig.caption is None or len(fig.panels) != 1:
-        return fig, regions
+        return None
     named = panels_mod.named_panels(fig.caption.text)
     if len(named) < 2:
-        return fig, regions
+        return None
     region = regions[fig.panels[0].region_index]
-    img = png_to_numpy(region.png)
+    return region.png, region.bbox, region.kind, len(named)
+
+
+def split_panels(job: SplitJob) -> list[ImageRegion] | None:
+    """The raster cut along white gutters into one region per panel, when the number of pieces found equals
+    the number of panels named; otherwise None (the figure stays one image)."""
+    png, (x0, y0, x1, y1), kind, n_named = job
+    img = png_to_numpy(png)
     boxes = panels_mod.split_by_gutters(img)
-    if len(boxes) != len(named):
-        return fig, regions
-    x0, y0, x1, y1 = region.bbox
+    if len(boxes) != n_named:
+        return None
     sx, sy = (x1 - x0) / img.shape[1], (y1 - y0) / img.shape[0]
+    return [
+        make_region(img[by0:by1, bx0:bx1], (x0 + bx0 * sx, y0 + by0 * sy, x0 + bx1 * sx, y0 + by1 * sy), kind,
+                    max(img.shape[:2]))
+        for bx0, by0, bx1, by1 in boxes
+    ]
+
+
+def with_panels(fig: Figure, regions: list[ImageRegion], pieces: list[ImageRegion] | None) -> tuple[Figure, list[ImageRegion]]:
+    """``fig`` with one panel per piece, the pieces appended to ``regions``; unchanged when there are none."""
+    if not pieces:
+        return fig, regions
     regions = list(regions)
     panels = []
-    for bx0, by0, bx1, by1 in boxes:
-        bbox = (x0 + bx0 * sx, y0 + by0 * sy, x0 + bx1 * sx, y0 + by1 * sy)
-        sub = make_region(img[by0:by1, bx0:bx1], bbox, region.kind, max(img.shape[:2]))
+    for sub in pieces:
         regions.append(sub)
         panels.append(Panel(region_index=len(regions) - 1, bbox=sub.bbox))
     return fig.model_copy(update={"panels": panels}), regions

@@ -126,6 +126,40 @@ def test_composite_raster_becomes_panel_records_when_caption_names_panels():
     assert len(items) == 1 and items[0].record.panel is None
 
 
+def test_panel_splits_run_through_the_mapper_in_worker_processes():
+    """build_records hands the splits to ``mapper`` (the flow's process pool): the same records as in-process."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.extract.images import make_region
+    from pipeline.figures import build_records
+    from schemas import Book, ExtractedBook, Page, TextBlock, TextLine, TextSpan
+
+    def page_with(number, caption_text):
+        reg = make_region(_composite("row" if number % 2 else "col"), (50, 100, 470, 300), "embedded", 2048)
+        line = TextLine(bbox=(50, 306, 470, 318), text=caption_text, spans=[TextSpan(text=caption_text, size=9)])
+        return Page(number=number, width=600, height=800, scanned=False, images=[reg],
+                    text_blocks=[TextBlock(bbox=line.bbox, lines=[line])])
+
+    book = Book(book_id="f" * 64, source_pdf="x.pdf", n_pages=3)
+    extracted = ExtractedBook(book=book, pages=[page_with(1, "Fig. 1 (a) Papules. (b) Plaques."), page_with(2, "Fig. 2 Plaque."),
+                                                page_with(3, "Fig. 3 (A) Before. (B) After.")])
+    mapped = []
+
+    def recording_map(fn, jobs):
+        jobs = list(jobs)
+        mapped.append((fn.__name__, len(jobs)))
+        with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+            return list(pool.map(fn, jobs))
+
+    here, _ = build_records(extracted)
+    pooled, _ = build_records(extracted, mapper=recording_map)
+    assert mapped == [("split_panels", 2)]  # the two captions that name panels
+    assert [it.record.model_dump() for it in pooled] == [it.record.model_dump() for it in here]
+    assert [it.png for it in pooled] == [it.png for it in here]
+    assert [(it.record.page, it.record.panel) for it in pooled] == [(1, "a"), (1, "b"), (2, None), (3, "a"), (3, "b")]
+
+
 def test_figure_spanning_both_columns_with_spanning_caption():
     regions = [region((40, 80, 560, 300)), region((40, 360, 290, 500)), region((310, 360, 560, 500))]
     caps = [caption((40, 305, 560, 330), "Fig. 1"), caption((40, 505, 290, 520), "Fig. 2"), caption((310, 505, 560, 520), "Fig. 3")]
