@@ -11,7 +11,7 @@ from schemas import Book, PageInfo
 from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
 
-VERSION = "4"
+VERSION = "5"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -61,8 +61,9 @@ def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = Non
     """Every drawing of an image on the page (bbox clipped to the page; off-page ones left out)."""
     infos = textpage.extractIMGINFO() if textpage is not None else page.get_image_info()
     out = []
+    unrotated = page.rect * page.derotation_matrix  # image boxes, like text, are in the unrotated page's frame
     for info in infos:
-        r = pymupdf.Rect(info["bbox"]) & page.rect
+        r = pymupdf.Rect(info["bbox"]) & unrotated
         if r.is_empty or r.width <= 0 or r.height <= 0:
             continue
         out.append(ImagePlacement(
@@ -73,7 +74,10 @@ def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = Non
 
 
 def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, placements: list[ImagePlacement]) -> bool:
-    area = page.rect.width * page.rect.height
+    """One image covers most of the page. Placements are in the unrotated frame, and so is the page compared
+    (a scan turned by /Rotate 90 covers its page as much as an upright one)."""
+    unrotated = page.rect * page.derotation_matrix
+    area = unrotated.width * unrotated.height
     return any((p.bbox[2] - p.bbox[0]) * (p.bbox[3] - p.bbox[1]) >= settings.full_page_image_frac * area for p in placements)
 
 

@@ -16,6 +16,7 @@ import pymupdf
 
 from pipeline.captions.labels import label_regex, match_label
 from pipeline.extract.decorations import mark_decorations
+from pipeline.extract.embedded import page_frame
 from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy, numpy_to_png
 from pipeline.extract.scanned import process_scanned_page
@@ -24,7 +25,7 @@ from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock,
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "10"
+VERSION = "11"
 SCAN_BATCH = 16  # scanned pages rendered and held in memory at once
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
@@ -156,15 +157,29 @@ def digital_page(
     preview = labels is not None and not has_label_line(blocks, labels)
     images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview, placements=placements,
                                      display_list=display_list)
+    frame = page_frame(page)  # text, image and drawing boxes are unrotated: so is the page's size
     return Page(
         number=page.number + 1,
-        width=round(page.rect.width, 2),
-        height=round(page.rect.height, 2),
+        width=round(frame.width, 2),
+        height=round(frame.height, 2),
         scanned=False,
         text_blocks=blocks,
         images=images,
         errors=errors,
     )
+
+
+def _turned(box, matrix: pymupdf.Matrix) -> tuple[float, float, float, float]:
+    return tuple(round(v, 2) for v in pymupdf.Rect(box) * matrix)
+
+
+def turned_blocks(blocks: list[TextBlock], matrix: pymupdf.Matrix) -> list[TextBlock]:
+    """Text blocks with every box mapped by ``matrix`` (the page's rotation)."""
+    return [
+        b.model_copy(update={"bbox": _turned(b.bbox, matrix),
+                             "lines": [ln.model_copy(update={"bbox": _turned(ln.bbox, matrix)}) for ln in b.lines]})
+        for b in blocks
+    ]
 
 
 def page_mode(info: PageInfo) -> str:
@@ -191,9 +206,13 @@ def _render_jobs(doc: pymupdf.Document, infos: list[PageInfo], settings: Extract
         page = doc[info.number - 1]
         arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
         blocks = text_blocks(page) if info.has_text_layer else None  # a searchable scan keeps its text
+        if blocks and page.rotation:  # its boxes are unrotated; the OCR page is turned as the reader sees it
+            blocks = turned_blocks(blocks, page.rotation_matrix)
         regions = None
         if page_mode(info) == "image_only":
             regions = digital_page(page, settings).images
+            if page.rotation:  # the OCR works on the page as the reader sees it (turned): so must the boxes
+                regions = [r.model_copy(update={"bbox": _turned(r.bbox, page.rotation_matrix)}) for r in regions]
         yield numpy_to_png(arr), info.number, round(page.rect.width, 2), round(page.rect.height, 2), blocks, regions
 
 

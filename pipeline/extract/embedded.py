@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pymupdf
 
 from pipeline.extract.images import DOWNSCALE_SLACK, JPEG_MAGIC, jpeg_region, make_region, pixmap_to_numpy
@@ -32,6 +33,17 @@ class Placement:
         return self.width / max(1e-6, self.bbox[2] - self.bbox[0]) * 72
 
 
+def page_frame(page: pymupdf.Page) -> pymupdf.Rect:
+    """The page in the frame of its text, image and drawing boxes: unrotated. On a page with /Rotate, ``page.rect``
+    is the turned page the reader sees, while PyMuPDF reports boxes as if it were not turned."""
+    return page.rect * page.derotation_matrix if page.rotation else page.rect
+
+
+def upright(arr: np.ndarray, page: pymupdf.Page) -> np.ndarray:
+    """Pixels taken in the unrotated frame, turned as the reader sees them on a page with /Rotate."""
+    return np.ascontiguousarray(np.rot90(arr, k=-(page.rotation // 90))) if page.rotation else arr
+
+
 def _xrefs_by_size(page: pymupdf.Page) -> dict[tuple[int, int], list[int]]:
     out: dict[tuple[int, int], list[int]] = {}
     for img in page.get_images(full=True):
@@ -55,7 +67,7 @@ def image_placements(page: pymupdf.Page, known: list[ImagePlacement] | None = No
     else:
         infos = page.get_image_info()
     out = []
-    page_rect = page.rect
+    page_rect = page_frame(page)
     for info in infos:
         bbox = pymupdf.Rect(info["bbox"]) & page_rect
         if bbox.is_empty or bbox.width <= 0 or bbox.height <= 0:
@@ -96,9 +108,10 @@ def render_region(page: pymupdf.Page, box, dpi: int, kind: str, settings: Extrac
                   display_list: pymupdf.DisplayList | None = None) -> ImageRegion:
     """What the reader sees in ``box`` (all layers composited, annotations included), rendered at ``dpi``;
     from ``display_list`` when given (what ``page.get_pixmap`` does, without parsing the page again)."""
-    rect = pymupdf.Rect(box) & page.rect
+    rect = pymupdf.Rect(box) & page_frame(page)
     display_list = display_list or page.get_displaylist()
-    pix = display_list.get_pixmap(matrix=pymupdf.Matrix(dpi / 72, dpi / 72), clip=rect, alpha=False)
+    clip = rect * page.rotation_matrix if page.rotation else rect  # a display list shows the page as turned
+    pix = display_list.get_pixmap(matrix=pymupdf.Matrix(dpi / 72, dpi / 72), clip=clip, alpha=False)
     arr = pixmap_to_numpy(pix)
     return make_region(arr, rect, kind, settings.max_image_px)
 
@@ -140,7 +153,7 @@ def decode_placement(page: pymupdf.Page, placement: Placement, settings: Extract
     try:
         if placement.xref <= 0:
             raise ValueError("inline image")
-        jpeg = plain_jpeg(page.parent, placement, settings)
+        jpeg = plain_jpeg(page.parent, placement, settings) if not page.rotation else None
         if jpeg is not None:
             return jpeg_region(jpeg, placement.bbox, placement.width, placement.height, placement.xref)
         arr = pixmap_to_numpy(_decode(page.parent, placement.xref, smasks.get(placement.xref, 0)))
@@ -157,6 +170,7 @@ def decode_placement(page: pymupdf.Page, placement: Placement, settings: Extract
                 arr = arr[:, ::-1]
             if d < 0:
                 arr = arr[::-1]
+        arr = upright(arr, page)
     except Exception:
         return render_region(page, placement.bbox, settings.vector_render_dpi, "embedded", settings)
     return make_region(arr, placement.bbox, "embedded", settings.max_image_px, placement.xref or None)

@@ -26,6 +26,7 @@ from pipeline.extract.embedded import (
     decode_placement,
     image_placements,
     image_smasks,
+    page_frame,
     render_dpi,
     render_region,
 )
@@ -237,7 +238,8 @@ def graphic_regions(
     placements = image_placements(page, placements)
     drawings = page.get_cdrawings()  # plain tuples: a fifth of get_drawings' time, which wraps every point
     blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
-    groups = plan_groups(placements, drawings, blocks, page.rect, settings)
+    frame = page_frame(page)  # boxes are unrotated, also on a page with /Rotate
+    groups = plan_groups(placements, drawings, blocks, frame, settings)
     smasks = image_smasks(page) if placements else {}
     regions, errors = [], []
     for g in sorted(groups, key=lambda g: (g.box.y0, g.box.x0)):
@@ -251,7 +253,7 @@ def graphic_regions(
             dpi = render_dpi(box, ppi, settings)
             if kind == "vector" and preview_drawings:
                 dpi = min(dpi, settings.uncaptioned_vector_dpi)
-            regions.append(render_region(page, box & page.rect, dpi, kind, settings, display_list))
+            regions.append(render_region(page, box & frame, dpi, kind, settings, display_list))
         except Exception as exc:  # pragma: no cover - a page MuPDF cannot render at all
             errors.append(f"page {page.number + 1}: figure at {tuple(round(v) for v in g.box)} unreadable ({exc})")
     return regions, errors

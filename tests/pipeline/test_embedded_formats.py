@@ -136,3 +136,38 @@ def test_icc_rgb_jpeg_is_kept_as_is_with_the_pixels_a_pixmap_gives():
     diff = np.abs(png_to_numpy(region.png).astype(int)
                   - np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3))
     assert diff.max() <= 1 and diff.mean() < 0.01  # the same pixels, up to two decoders' IDCT rounding
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_figures_on_a_turned_page_keep_their_boxes_and_are_upright_as_the_reader_sees_them(rotation):
+    """On a page with /Rotate, boxes stay in the frame of the page's text (unrotated), and pixels (the exact decode
+    and the render of a drawing) come out as the turned page shows them."""
+    from pipeline.figures import build_records
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    photo = np.zeros((120, 160, 3), np.uint8)
+    photo[:, :80] = (220, 30, 30)
+    photo[:, 80:] = (30, 30, 220)
+    page.insert_image(pymupdf.Rect(60, 80, 380, 320), stream=encode(Image.fromarray(photo), "PNG"))
+    page.insert_text((60, 336), "Figure 1 Red plaque beside a blue one.", fontsize=9)
+    for i in range(8):  # a drawn chart: bars and a curve
+        page.draw_rect(pymupdf.Rect(80 + 30 * i, 600 - 20 * i, 100 + 30 * i, 700), color=(0, 0, 0), fill=(0.2, 0.5, 0.2))
+    page.draw_bezier((80, 560), (150, 450), (250, 620), (330, 440), color=(0.8, 0, 0), width=2)
+    page.insert_text((80, 720), "Figure 2 Lesion counts by week.", fontsize=9)
+    page.set_rotation(rotation)
+    data = doc.tobytes()
+    extracted = extract_book(data, ingest(data, "turned.pdf"))
+    (pg,) = extracted.pages
+    assert (pg.width, pg.height) == (595, 842)
+    regions = sorted(pg.images, key=lambda r: r.bbox[1])
+    assert [tuple(round(v) for v in r.bbox) for r in regions][0] == (60, 80, 380, 320)
+    assert regions[1].bbox[0] <= 80 and regions[1].bbox[3] >= 700 and regions[1].kind == "vector"
+    for region in regions:  # the pixels are the reader's view of the box
+        shown = doc[0].get_pixmap(dpi=72, clip=pymupdf.Rect(region.bbox) * doc[0].rotation_matrix, alpha=False)
+        want = np.frombuffer(shown.samples, np.uint8).reshape(shown.height, shown.width, 3)
+        got = np.asarray(Image.fromarray(png_to_numpy(region.png)).resize((shown.width, shown.height)), dtype=int)
+        assert np.abs(got - want).mean() < 20, (rotation, region.kind)
+    records = [it.record for it in build_records(extracted)[0]]
+    assert sorted(r.caption for r in records if r.kept) == ["Figure 1 Red plaque beside a blue one.",
+                                                            "Figure 2 Lesion counts by week."]

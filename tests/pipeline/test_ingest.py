@@ -58,3 +58,22 @@ def test_full_page_image_marks_a_scan():
     page.insert_text((20, 30), "A searchable scan has a text layer over its page image " * 2, fontsize=5)
     info = ingest(doc.tobytes(), "scan.pdf").pages[0]
     assert info.full_page_image and page_mode(info) == "scanned"
+
+
+def test_full_page_image_on_a_turned_page_marks_a_scan():
+    """A scan whose page carries /Rotate 90 or 270 (a landscape scan) covers its page as fully as an upright one:
+    image boxes are in the unrotated frame, and were once clipped by the turned one (a 71% cover)."""
+    import numpy as np
+    import pymupdf
+
+    from pipeline.extract import page_mode
+    from pipeline.extract.images import numpy_to_png
+
+    for rotation in (0, 90, 180, 270):
+        doc = pymupdf.open()
+        page = doc.new_page(width=300, height=424)
+        page.insert_image(page.rect, stream=numpy_to_png(np.full((424, 300, 3), 240, np.uint8)))
+        page.set_rotation(rotation)
+        info = ingest(doc.tobytes(), "scan.pdf").pages[0]
+        assert info.full_page_image and page_mode(info) == "scanned", rotation
+        assert info.placements[0].bbox == (0.0, 0.0, 300.0, 424.0), rotation
