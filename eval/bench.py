@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from flows.pool import ProcessPool
+
 
 @dataclass
 class IncrementalBench:
@@ -71,7 +73,7 @@ def report(result) -> str:
 # ================================================================ extraction speed: ours vs the floor (vs a peer)
 #
 # "Ours" is the extraction part of the build exactly as flows/build.py runs it (process_book_impl with an
-# OcrPool): ingest.ingest + extract.extract_book(mapper=<process pool map: spawn, one process per core,
+# ProcessPool): ingest.ingest + extract.extract_book(mapper=<process pool map: spawn, one process per core,
 # OMP_THREAD_LIMIT=1>) + figures.build_records. The floor is the least work any extractor must do: born-digital
 # pages: open, get_text("dict"), every image xref decoded to an RGB Pixmap; scanned pages: render at our dpi
 # and tesseract image_to_data, in a process pool of the same size. Both run in this process, one after the
@@ -101,26 +103,9 @@ def _warm(modules: tuple[str, ...]) -> int:
     return os.getpid()
 
 
-class BenchPool:
-    """The build's OCR pool (flows.build.OcrPool, without importing Prefect): spawned processes, created on
-    first use, ``map`` runs in this process for one job or one worker. Also reads its workers' CPU time."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool = None
-
-    def _ensure(self):
-        if self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        return self._pool
-
-    def map(self, fn, jobs: list) -> list:
-        if self.workers <= 1 or len(jobs) <= 1:
-            return list(map(fn, jobs))
-        return list(self._ensure().map(fn, jobs))
+class BenchPool(ProcessPool):
+    """The build's pool (flows.pool.ProcessPool: spawned processes, created on first use, a single job run in
+    this process), which can also start its workers ahead of timing and read their CPU time."""
 
     def start(self, modules: tuple[str, ...]) -> float:
         """Start every worker and import ``modules`` in it; return the seconds that took."""
@@ -145,11 +130,6 @@ class BenchPool:
             except psutil.Error:
                 pass
         return total
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
 
 
 def _cpu_now(pools) -> float:

@@ -11,10 +11,8 @@ import hashlib
 import multiprocessing as mp
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from flows import outputs  # noqa: E402
 from flows import overrides as overrides_io  # noqa: E402
 from flows import vqa as vqa_io  # noqa: E402
 from flows.cache import StageCache, make_key  # noqa: E402
+from flows.pool import ProcessPool  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
 from schemas import Book, BookEntry, ExtractedBook, Item, Record, Settings, StageReport, VQAUsage  # noqa: E402
 
@@ -99,27 +98,6 @@ class BookResult:
     reports: list[StageReport] = field(default_factory=list)
 
 
-class OcrPool:
-    """A process pool created on first use (only when some scanned page needs OCR)."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def map(self, fn: Callable, jobs: list) -> list:
-        if self.workers <= 1 or len(jobs) <= 1:
-            return list(map(fn, jobs))
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        return list(self._pool.map(fn, jobs))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-
-
 def _cached(cache: StageCache, entry: BookEntry, stage: str, key: str, type_: Any, compute: Callable[[], Any]):
     value = cache.get(stage, key, type_)
     if value is not None:
@@ -132,7 +110,7 @@ def _cached(cache: StageCache, entry: BookEntry, stage: str, key: str, type_: An
 
 
 def process_book_impl(
-    path: Path, out_dir: Path, settings: Settings, pool: OcrPool | None, progress: outputs.BuildProgress | None = None
+    path: Path, out_dir: Path, settings: Settings, pool: ProcessPool | None, progress: outputs.BuildProgress | None = None
 ) -> BookResult:
     """Run the per-book stages, each from the cache when its key matches, and write the book's images."""
     entry = BookEntry(path=str(path), source_pdf=path.name)
@@ -220,7 +198,7 @@ def process_book_impl(
 
 @task(name="process-book", cache_policy=NO_CACHE, task_run_name="book-{path.name}")
 def process_book(
-    path: Path, out_dir: Path, settings: Settings, pool: OcrPool | None, progress: outputs.BuildProgress | None = None
+    path: Path, out_dir: Path, settings: Settings, pool: ProcessPool | None, progress: outputs.BuildProgress | None = None
 ) -> BookResult:
     try:
         return process_book_impl(path, out_dir, settings, pool, progress)
@@ -324,7 +302,7 @@ def build_dataset_flow(
     out.mkdir(parents=True, exist_ok=True)
     files, input_errors = input_files([Path(p) for p in inputs])
     in_threads = runner == "threads"
-    pool = OcrPool(n_workers) if in_threads else None  # other runners spread books over processes already
+    pool = ProcessPool(n_workers) if in_threads else None  # other runners spread books over processes already
     try:
         with outputs.BuildProgress(len(files) if in_threads else 0) as progress:
             futures = [process_book.submit(f, out, settings, pool, progress if in_threads else None) for f in files]

@@ -256,7 +256,8 @@ def extract_book(
 ) -> ExtractedBook:
     """Extract every page of a book. Born-digital pages go to ``mapper`` in chunks; pages without a usable text
     layer are rendered here and OCRed via ``mapper``. ``on_page(number)`` is called as each page is done
-    (progress reporting). ``captions``: the caption settings (their labels tell pages with captions)."""
+    (progress reporting). ``captions``: the caption settings (their labels tell pages with captions).
+    ``mapper`` gets a list for born-digital chunks and a generator for scanned pages."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)
     doc = open_pdf(data, book.source_pdf)
@@ -277,7 +278,9 @@ def extract_book(
                 on_page(page.number)
         job = partial(_scan_job, settings=settings)
         for start in range(0, len(scanned), SCAN_BATCH):
-            batch = list(_render_jobs(doc, scanned[start : start + SCAN_BATCH], settings))
+            # a generator: a pool's map hands each page to a worker as soon as it is rendered, so the OCR of the
+            # first pages runs while the next are rendered (a list would render the whole batch first)
+            batch = _render_jobs(doc, scanned[start : start + SCAN_BATCH], settings)
             for page in mapper(job, batch):
                 pages[page.number] = page
                 on_page(page.number)

@@ -1,0 +1,45 @@
+"""The build's worker pool: in-process for one job, spawned workers for several, jobs taken from a generator as
+they are made."""
+
+import os
+import time
+
+from flows.pool import ProcessPool
+
+
+def _pid_of(x):
+    return x, os.getpid()
+
+
+def _slow_pid(x):
+    time.sleep(0.3)
+    return x, os.getpid(), time.time()
+
+
+def test_one_job_runs_here_and_starts_no_pool():
+    pool = ProcessPool(2)
+    assert pool.map(_pid_of, iter([7])) == [(7, os.getpid())]
+    assert pool.map(_pid_of, []) == []
+    assert pool._pool is None
+    pool.close()
+
+
+def test_generator_jobs_go_to_workers_while_the_generator_still_runs():
+    pool = ProcessPool(2)
+    made = []
+
+    def jobs():
+        for i in range(4):
+            time.sleep(0.2 if i < 2 else 2.0)  # a page render, say (the later ones slow: room for the pool's start)
+            made.append(time.time())
+            yield i
+
+    try:
+        out = pool.map(_slow_pid, jobs())
+    finally:
+        pool.close()
+    assert [x for x, _pid, _t in out] == [0, 1, 2, 3]
+    assert all(pid != os.getpid() for _x, pid, _t in out)
+    # the first job was finished by a worker before the generator made its last job (a list would come after)
+    first_done = out[0][2]
+    assert first_done < made[-1]
