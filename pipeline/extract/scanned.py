@@ -49,7 +49,7 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[tuple[int, 
 
 
 def process_scanned_page(
-    png: bytes,
+    image: np.ndarray | bytes,
     number: int,
     width_pt: float,
     height_pt: float,
@@ -58,7 +58,8 @@ def process_scanned_page(
     regions: list[ImageRegion] | None = None,
 ) -> Page:
     """Find a rendered page's photos, OCR the rest of the page, then find its drawn figures (which take in
-    the photos next to them: panel grids). Runs in a worker process.
+    the photos next to them: panel grids). Runs in a worker process. ``image``: the rendered page, as RGB pixels
+    or an encoded image.
 
     A true scan is straightened first (deskew); regions and words are found on the straight page, their
     crops taken from it, and their boxes reported on the page as it is (axis-aligned hulls).
@@ -66,7 +67,7 @@ def process_scanned_page(
     tell text from drawing (on a page that needed no straightening).
     ``regions``: figure regions already known (embedded images of an image-only page): no region finding.
     """
-    img = png_to_numpy(png)
+    img = png_to_numpy(image) if isinstance(image, bytes) else image
     size = (img.shape[1], img.shape[0])
     scale = width_pt / img.shape[1]  # pixels -> points
     angle = 0.0
