@@ -57,13 +57,19 @@ def page_has_text_layer(page: pymupdf.Page, settings: ExtractSettings, textpage:
     return wordlike_share(text) >= settings.min_wordlike_share
 
 
+def page_frame(page: pymupdf.Page) -> pymupdf.Rect:
+    """The page in the frame of its text, image and drawing boxes: unrotated. On a page with /Rotate, ``page.rect``
+    is the turned page the reader sees, while PyMuPDF reports boxes as if it were not turned."""
+    return page.rect * page.derotation_matrix if page.rotation else page.rect
+
+
 def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> list[ImagePlacement]:
     """Every drawing of an image on the page (bbox clipped to the page; off-page ones left out)."""
     infos = textpage.extractIMGINFO() if textpage is not None else page.get_image_info()
     out = []
-    unrotated = page.rect * page.derotation_matrix  # image boxes, like text, are in the unrotated page's frame
+    frame = page_frame(page)  # image boxes, like text, are in the unrotated page's frame
     for info in infos:
-        r = pymupdf.Rect(info["bbox"]) & unrotated
+        r = pymupdf.Rect(info["bbox"]) & frame
         if r.is_empty or r.width <= 0 or r.height <= 0:
             continue
         out.append(ImagePlacement(
@@ -76,8 +82,8 @@ def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = Non
 def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, placements: list[ImagePlacement]) -> bool:
     """One image covers most of the page. Placements are in the unrotated frame, and so is the page compared
     (a scan turned by /Rotate 90 covers its page as much as an upright one)."""
-    unrotated = page.rect * page.derotation_matrix
-    area = unrotated.width * unrotated.height
+    frame = page_frame(page)
+    area = frame.width * frame.height
     return any((p.bbox[2] - p.bbox[0]) * (p.bbox[3] - p.bbox[1]) >= settings.full_page_image_frac * area for p in placements)
 
 

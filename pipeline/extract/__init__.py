@@ -17,11 +17,10 @@ import pymupdf
 
 from pipeline.captions.labels import label_regex, match_label
 from pipeline.extract.decorations import mark_decorations
-from pipeline.extract.embedded import page_frame
 from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy
 from pipeline.extract.scanned import process_scanned_page
-from pipeline.ingest import open_pdf
+from pipeline.ingest import open_pdf, page_frame
 from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings

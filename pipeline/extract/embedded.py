@@ -9,6 +9,7 @@ import numpy as np
 import pymupdf
 
 from pipeline.extract.images import DOWNSCALE_SLACK, JPEG_MAGIC, jpeg_region, make_region, pixmap_to_numpy
+from pipeline.ingest import page_frame
 from schemas import ImageRegion
 from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
@@ -31,12 +32,6 @@ class Placement:
     def ppi(self) -> float:
         """Source pixels per inch as placed (the resolution a render must reach to lose nothing)."""
         return self.width / max(1e-6, self.bbox[2] - self.bbox[0]) * 72
-
-
-def page_frame(page: pymupdf.Page) -> pymupdf.Rect:
-    """The page in the frame of its text, image and drawing boxes: unrotated. On a page with /Rotate, ``page.rect``
-    is the turned page the reader sees, while PyMuPDF reports boxes as if it were not turned."""
-    return page.rect * page.derotation_matrix if page.rotation else page.rect
 
 
 def upright(arr: np.ndarray, page: pymupdf.Page) -> np.ndarray:

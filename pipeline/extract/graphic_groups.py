@@ -26,11 +26,11 @@ from pipeline.extract.embedded import (
     decode_placement,
     image_placements,
     image_smasks,
-    page_frame,
     render_dpi,
     render_region,
 )
 from pipeline.extract.vector import drawing_rects, is_straight_axis_line, vector_clusters, with_text_labels
+from pipeline.ingest import page_frame
 from schemas import ImageRegion
 from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
