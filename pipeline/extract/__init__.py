@@ -1,18 +1,17 @@
 """Extract: text blocks, embedded images, vector figures and (for scanned pages) OCR words and figure regions.
 
 ``extract_book`` is pure: it takes the PDF bytes and returns an ExtractedBook. Born-digital pages (in chunks)
-and scanned pages are handed to ``mapper`` (the built-in ``map`` by default); the flow passes a process pool's
-map, so pages are extracted and OCRed on all cores.
+and scanned pages (one by one, each as a one-page PDF) are handed to ``mapper`` (the built-in ``map`` by
+default); the flow passes a process pool's map, so pages are extracted, rendered and OCRed on all cores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 import os
 import re
 from functools import partial
 
-import numpy as np
 import pymupdf
 
 from pipeline.captions.labels import label_regex, match_label
@@ -21,12 +20,11 @@ from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.ingest import open_pdf, page_frame
-from schemas import Book, ExtractedBook, ImageRegion, Page, PageInfo, TextBlock, TextLine, TextSpan
+from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
 VERSION = "11"
-SCAN_BATCH = 16  # scanned pages rendered and held in memory at once (raw pixels: 6.5 MB a page at 150 dpi)
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
 DIGITAL_CHUNK_MAX = 64  # ... and at most this many
@@ -193,29 +191,49 @@ def page_mode(info: PageInfo) -> str:
     return "image_only" if info.n_images else "scanned"
 
 
-# the rendered page goes to the worker as raw pixels: pickling them costs a few milliseconds, a PNG round trip
-# (encode here, decode there) a tenth of the page's non-OCR time
-ScanJob = tuple[np.ndarray, int, float, float, list[TextBlock] | None, list[ImageRegion] | None]
+# a scanned page goes to a worker as a one-page PDF (its content and resources copied, never decoded: a few
+# milliseconds here), so the worker renders it: rendering a 600 dpi scan costs as much as a fifth of its OCR,
+# and done here, one page after another, it would hold the workers up on a short book
+ScanJob = tuple[bytes, str, PageInfo]
+
+
+def page_pdf(doc: pymupdf.Document, number: int) -> bytes:
+    """Page ``number`` (1-based) of ``doc`` as a PDF of its own: the same content, resources and /Rotate."""
+    single = pymupdf.open()
+    try:
+        single.insert_pdf(doc, from_page=number - 1, to_page=number - 1)
+        return single.tobytes()
+    finally:
+        single.close()
+
+
+def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings) -> Page:
+    """Render a page without a usable text layer (or a full-page scan) and find its words and figures."""
+    arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
+    blocks = text_blocks(page) if info.has_text_layer else None  # a searchable scan keeps its text
+    if blocks and page.rotation:  # its boxes are unrotated; the OCR page is turned as the reader sees it
+        blocks = turned_blocks(blocks, page.rotation_matrix)
+    regions = None
+    if page_mode(info) == "image_only":
+        regions = digital_page(page, settings).images
+        if page.rotation:  # the OCR works on the page as the reader sees it (turned): so must the boxes
+            regions = [r.model_copy(update={"bbox": _turned(r.bbox, page.rotation_matrix)}) for r in regions]
+    return process_scanned_page(arr, info.number, round(page.rect.width, 2), round(page.rect.height, 2), settings,
+                                text_blocks=blocks, regions=regions)
 
 
 def _scan_job(job: ScanJob, settings: ExtractSettings) -> Page:
-    image, number, w, h, blocks, regions = job
-    return process_scanned_page(image, number, w, h, settings, text_blocks=blocks, regions=regions)
-
-
-def _render_jobs(doc: pymupdf.Document, infos: list[PageInfo], settings: ExtractSettings) -> Iterator[ScanJob]:
-    for info in infos:
-        page = doc[info.number - 1]
-        arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
-        blocks = text_blocks(page) if info.has_text_layer else None  # a searchable scan keeps its text
-        if blocks and page.rotation:  # its boxes are unrotated; the OCR page is turned as the reader sees it
-            blocks = turned_blocks(blocks, page.rotation_matrix)
-        regions = None
-        if page_mode(info) == "image_only":
-            regions = digital_page(page, settings).images
-            if page.rotation:  # the OCR works on the page as the reader sees it (turned): so must the boxes
-                regions = [r.model_copy(update={"bbox": _turned(r.bbox, page.rotation_matrix)}) for r in regions]
-        yield arr, info.number, round(page.rect.width, 2), round(page.rect.height, 2), blocks, regions
+    """One scanned page, in a worker. A failure is that page's error; the book goes on."""
+    data, name, info = job
+    try:
+        doc = open_pdf(data, f"{name} page {info.number}")
+        try:
+            return scanned_page(doc[0], info, settings)
+        finally:
+            doc.close()
+    except Exception as exc:
+        return Page(number=info.number, width=info.width, height=info.height, scanned=True,
+                    errors=[f"page {info.number}: extraction failed ({exc})"])
 
 
 DigitalJob = tuple[bytes, str, list[tuple[int, float, float, list[ImagePlacement] | None]]]
@@ -257,8 +275,8 @@ def extract_book(
     captions: CaptionSettings | None = None,
 ) -> ExtractedBook:
     """Extract every page of a book. Born-digital pages go to ``mapper`` in chunks; pages without a usable text
-    layer are rendered here and OCRed via ``mapper``. ``on_page(number)`` is called as each page is done
-    (progress reporting). ``captions``: the caption settings (their labels tell pages with captions).
+    layer go to ``mapper`` one by one, as one-page PDFs, to be rendered and OCRed there. ``on_page(number)`` is
+    called as each page is done (progress reporting). ``captions``: the caption settings (their labels tell pages with captions).
     ``mapper`` gets a list for born-digital chunks and a generator for scanned pages."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)
@@ -278,14 +296,11 @@ def extract_book(
             for page in chunk:
                 pages[page.number] = page
                 on_page(page.number)
-        job = partial(_scan_job, settings=settings)
-        for start in range(0, len(scanned), SCAN_BATCH):
-            # a generator: a pool's map hands each page to a worker as soon as it is rendered, so the OCR of the
-            # first pages runs while the next are rendered (a list would render the whole batch first)
-            batch = _render_jobs(doc, scanned[start : start + SCAN_BATCH], settings)
-            for page in mapper(job, batch):
-                pages[page.number] = page
-                on_page(page.number)
+        # a generator: a pool's map hands each page to a worker as soon as it is cut out of the book
+        scan_jobs = ((page_pdf(doc, p.number), book.source_pdf, p) for p in scanned)
+        for page in mapper(partial(_scan_job, settings=settings), scan_jobs):
+            pages[page.number] = page
+            on_page(page.number)
         ordered = mark_decorations([pages[n] for n in sorted(pages)], settings)
         return ExtractedBook(book=book, pages=ordered)
     finally:

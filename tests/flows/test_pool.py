@@ -43,3 +43,41 @@ def test_generator_jobs_go_to_workers_while_the_generator_still_runs():
     # the first job was finished by a worker before the generator made its last job (a list would come after)
     first_done = out[0][2]
     assert first_done < made[-1]
+
+
+def test_a_generator_is_read_only_a_window_ahead_of_the_results():
+    from flows.pool import IN_FLIGHT_PER_WORKER
+
+    pool = ProcessPool(2)
+    made = []
+    window = 2 * IN_FLIGHT_PER_WORKER
+
+    def jobs():
+        for i in range(window + 4):
+            made.append(time.time())
+            yield i
+
+    try:
+        out = pool.map(_slow_pid, jobs())
+    finally:
+        pool.close()
+    assert [x for x, _pid, _t in out] == list(range(window + 4))
+    # the jobs past the window were made only after the first result came back (Executor.map takes them all)
+    assert made[window - 1] < out[0][2] <= made[window]
+
+
+def test_scanned_pages_read_in_workers_are_the_pages_read_here():
+    from pipeline.extract import extract_book
+    from pipeline.ingest import ingest
+    from tests.pipeline.test_scanned import scanned_book
+
+    data = scanned_book((0, 90, 0))
+    book = ingest(data, "scan.pdf")
+    pool = ProcessPool(2)
+    try:
+        there = extract_book(data, book, mapper=pool.map)
+    finally:
+        pool.close()
+    here = extract_book(data, book)
+    assert there.model_dump() == here.model_dump()
+    assert [len(p.images) for p in there.pages] == [1, 1, 1]

@@ -219,3 +219,50 @@ def test_frame_around_a_figure_and_its_caption_bounds_the_figure():
     scanned = process_scanned_page(render(page), 1, 595, 842, ExtractSettings())
     assert len(scanned.images) == 1
     assert iou(scanned.images[0].bbox, (57, 220, 539, 478)) > 0.9
+
+
+# --- scanned pages of a book: each cut out as a one-page PDF and read on its own ---------------------------
+
+def scanned_book(rotations=(0, 90, 180, 270)) -> bytes:
+    """A scanned book: every page one full-page image (the page of ``page_image``). Some pages carry /Rotate,
+    their scan stored turned the other way (as a landscape scanner stores a page): all read upright."""
+    doc = pymupdf.open()
+    upright = page_image()
+    for rotation in rotations:
+        scan = np.ascontiguousarray(np.rot90(upright, k=rotation // 90))  # turned counter-clockwise
+        page = doc.new_page(width=scan.shape[1] * 72 / 150, height=scan.shape[0] * 72 / 150)
+        page.insert_image(page.rect, stream=numpy_to_png(scan))
+        page.set_rotation(rotation)  # turns it clockwise for the reader
+    return doc.tobytes()
+
+
+def test_a_page_cut_out_of_its_book_renders_as_it_did_there():
+    from pipeline.extract import page_pdf
+
+    book = pymupdf.open(stream=scanned_book(), filetype="pdf")
+    for number, page in enumerate(book, start=1):
+        single = pymupdf.open(stream=page_pdf(book, number), filetype="pdf")
+        assert single.page_count == 1 and single[0].rotation == page.rotation
+        assert single[0].get_pixmap(dpi=50).samples == page.get_pixmap(dpi=50).samples
+
+
+def test_scanned_pages_of_a_book_each_give_the_figure_and_caption_however_turned():
+    from pipeline.extract import extract_book
+    from pipeline.ingest import ingest
+
+    data = scanned_book()
+    pages = extract_book(data, ingest(data, "scan.pdf")).pages
+    assert [p.number for p in pages] == [1, 2, 3, 4] and all(p.scanned and not p.errors for p in pages)
+    for page in pages:
+        assert len(page.images) == 1, page.number
+        assert [c.label for c in find_captions(page)] == ["Fig. 2.1"], page.number
+
+
+def test_a_scanned_page_that_cannot_be_read_is_that_pages_error():
+    from pipeline.extract import _scan_job
+    from schemas import PageInfo
+
+    info = PageInfo(number=3, width=595, height=842, has_text_layer=False, n_images=1, full_page_image=True)
+    page = _scan_job((b"%PDF-1.7 not really", "book.pdf", info), ExtractSettings())
+    assert page.number == 3 and page.scanned and page.images == []
+    assert len(page.errors) == 1 and page.errors[0].startswith("page 3: extraction failed") and "book.pdf" in page.errors[0]
