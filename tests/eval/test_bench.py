@@ -81,3 +81,21 @@ def test_no_peer_found(monkeypatch, tmp_path):
     monkeypatch.delenv("MMSKIN_PEER_PYTHON", raising=False)
     monkeypatch.setattr(bench, "PEER_DEFAULT_PYTHON", str(tmp_path / "nothing"))
     assert bench.find_peer(None) is None
+
+
+def test_scanned_floor_opens_the_pdf_afresh_for_each_timed_run(tmp_path):
+    """MuPDF keeps the decoded scans of an open document: a floor that kept it open across repeats would
+    render from memory (a fifth of the real cost) while ours decodes every page anew."""
+    from schemas.settings import Settings
+
+    pdf = tmp_path / "scan.pdf"
+    make_large_book(pdf, 2, seed=3, scanned=True)
+    pool = bench.BenchPool(1)  # runs its jobs here, so this process's documents can be seen
+    bench._FLOOR_DOCS.clear()
+    bench.floor_scanned(pdf, [1, 2], Settings(), pool)
+    (first,) = bench._FLOOR_DOCS.values()
+    bench.floor_scanned(pdf, [1, 2], Settings(), pool)
+    (second,) = bench._FLOOR_DOCS.values()
+    assert second is not first and first.is_closed
+    second.close()
+    bench._FLOOR_DOCS.clear()
