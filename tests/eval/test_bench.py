@@ -99,3 +99,30 @@ def test_scanned_floor_opens_the_pdf_afresh_for_each_timed_run(tmp_path):
     assert second is not first and first.is_closed
     second.close()
     bench._FLOOR_DOCS.clear()
+
+
+def test_flat_cost_times_the_last_pages_at_the_end_and_moved_to_the_front(tmp_path, monkeypatch):
+    """The same pages in both places (their figures differ from the first pages'), ours and the floor."""
+    import pymupdf
+
+    from schemas.settings import Settings
+
+    pdf = tmp_path / "book.pdf"
+    make_large_book(pdf, 8, seed=4)
+    seen = []
+    timed = bench._time_digital_pages
+
+    def spy(path, settings, pages):
+        doc = pymupdf.open(path)
+        seen.append([doc[p - 1].get_text()[:200] for p in pages])
+        doc.close()
+        return timed(path, settings, pages)
+
+    monkeypatch.setattr(bench, "_time_digital_pages", spy)
+    f = bench.flat_cost(pdf, Settings(), 3)
+    assert f["window"] == 3 and f["pages_timed"] == "6-8"
+    assert len(seen) == 2 * bench.FLAT_REPEATS and all(s == seen[0] for s in seen)  # the same pages each time
+    assert seen[0] == [pymupdf.open(pdf)[p - 1].get_text()[:200] for p in (6, 7, 8)]
+    for k in ("ours_s_per_page_front", "ours_s_per_page_end", "floor_s_per_page_front", "floor_s_per_page_end",
+              "ours_end_over_front", "floor_end_over_front"):
+        assert f[k] > 0, k
