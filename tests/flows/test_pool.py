@@ -24,13 +24,14 @@ def test_one_job_runs_here_and_starts_no_pool():
     pool.close()
 
 
-def test_generator_jobs_go_to_workers_while_the_generator_still_runs():
+def _map_timed(n: int, pause=lambda i: 0.0):
+    """Two workers map _slow_pid over a generator of ``n`` jobs; returns (results, the time each job was made)."""
     pool = ProcessPool(2)
     made = []
 
     def jobs():
-        for i in range(4):
-            time.sleep(0.2 if i < 2 else 2.0)  # a page render, say (the later ones slow: room for the pool's start)
+        for i in range(n):
+            time.sleep(pause(i))
             made.append(time.time())
             yield i
 
@@ -38,7 +39,13 @@ def test_generator_jobs_go_to_workers_while_the_generator_still_runs():
         out = pool.map(_slow_pid, jobs())
     finally:
         pool.close()
-    assert [x for x, _pid, _t in out] == [0, 1, 2, 3]
+    assert [x for x, _pid, _t in out] == list(range(n))
+    return out, made
+
+
+def test_generator_jobs_go_to_workers_while_the_generator_still_runs():
+    # a page cut out of its book, say (the later ones slow: room for the pool's start)
+    out, made = _map_timed(4, lambda i: 0.2 if i < 2 else 2.0)
     assert all(pid != os.getpid() for _x, pid, _t in out)
     # the first job was finished by a worker before the generator made its last job (a list would come after)
     first_done = out[0][2]
@@ -48,20 +55,8 @@ def test_generator_jobs_go_to_workers_while_the_generator_still_runs():
 def test_a_generator_is_read_only_a_window_ahead_of_the_results():
     from flows.pool import IN_FLIGHT_PER_WORKER
 
-    pool = ProcessPool(2)
-    made = []
     window = 2 * IN_FLIGHT_PER_WORKER
-
-    def jobs():
-        for i in range(window + 4):
-            made.append(time.time())
-            yield i
-
-    try:
-        out = pool.map(_slow_pid, jobs())
-    finally:
-        pool.close()
-    assert [x for x, _pid, _t in out] == list(range(window + 4))
+    out, made = _map_timed(window + 4)
     # the jobs past the window were made only after the first result came back (Executor.map takes them all)
     assert made[window - 1] < out[0][2] <= made[window]
 
