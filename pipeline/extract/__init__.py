@@ -197,6 +197,12 @@ def page_mode(info: PageInfo) -> str:
 ScanJob = tuple[bytes, str, PageInfo]
 
 
+def failed_page(number: int, width: float, height: float, scanned: bool, exc: Exception) -> Page:
+    """A page that could not be extracted: no content, one error; the rest of the book goes on."""
+    return Page(number=number, width=width, height=height, scanned=scanned,
+                errors=[f"page {number}: extraction failed ({exc})"])
+
+
 def page_pdf(doc: pymupdf.Document, number: int) -> bytes:
     """Page ``number`` (1-based) of ``doc`` as a PDF of its own: the same content, resources and /Rotate."""
     single = pymupdf.open()
@@ -232,8 +238,7 @@ def _scan_job(job: ScanJob, settings: ExtractSettings) -> Page:
         finally:
             doc.close()
     except Exception as exc:
-        return Page(number=info.number, width=info.width, height=info.height, scanned=True,
-                    errors=[f"page {info.number}: extraction failed ({exc})"])
+        return failed_page(info.number, info.width, info.height, True, exc)
 
 
 DigitalJob = tuple[bytes, str, list[tuple[int, float, float, list[ImagePlacement] | None]]]
@@ -250,8 +255,7 @@ def _digital_job(job: DigitalJob, settings: ExtractSettings, captions: CaptionSe
             try:
                 out.append(digital_page(doc[number - 1], settings, labels, placements))
             except Exception as exc:
-                out.append(Page(number=number, width=width, height=height, scanned=False,
-                                errors=[f"page {number}: extraction failed ({exc})"]))
+                out.append(failed_page(number, width, height, False, exc))
         return out
     finally:
         doc.close()
