@@ -91,11 +91,6 @@ def png_to_numpy(png: bytes) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(png)) as img:
-        return img.size
-
-
 def pixel_digest(arr: np.ndarray) -> str:
     h = hashlib.sha256()
     h.update(str(arr.shape).encode())
