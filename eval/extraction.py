@@ -6,7 +6,8 @@ counts when its box matches AND its caption is right).
 
 Predicted figures are built from records.jsonl: records sharing a ``figure_id`` form one figure (their boxes
 united); records rejected only as "not a figure" (decorations, uncaptioned vector clusters) are not
-predictions.
+predictions. A missed truth figure that such a record covers is listed (``--misses``) with that record and its
+reasons: what we saw and judged not a figure, apart from what we never saw.
 
 Ground truth is read from four formats, told apart by their content (``truth_format``); every reader returns
 ``{pdf file name: [TruthFigure]}`` with boxes in PDF points, top-left origin (as PyMuPDF):
@@ -48,7 +49,8 @@ from scipy.optimize import linear_sum_assignment
 # reasons that say "not a figure" (pipeline.figures.NOT_A_FIGURE; a test keeps the two equal, so the scorer
 # need not import the pipeline)
 NOT_A_FIGURE = {
-    "decoration_small", "decoration_repeated", "decoration_rule", "decoration_background", "vector_uncaptioned",
+    "decoration_small", "decoration_repeated", "decoration_rule", "decoration_background", "decoration_small_drawing",
+    "vector_uncaptioned",
 }
 
 IOU_MIN = 0.5
@@ -76,6 +78,7 @@ class PredFigure:
     bbox: tuple[float, float, float, float]
     caption: str = ""
     record_ids: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # a region rejected as not a figure: why
 
 
 @dataclass
@@ -168,6 +171,18 @@ def predicted_figures(records: list[dict]) -> dict[str, list[PredFigure]]:
     return out
 
 
+def not_a_figure(records: list[dict]) -> dict[str, list[PredFigure]]:
+    """Records rejected as not a figure, one per record, per source PDF: they are no predictions, but a truth
+    figure that one of them covers was seen and judged a decoration (``--misses`` says so)."""
+    out: dict[str, list[PredFigure]] = {}
+    for r in records:
+        reasons = sorted(set(r.get("reject_reasons") or []) & NOT_A_FIGURE)
+        if reasons:
+            fig = PredFigure(page=r["page"], bbox=tuple(r["bbox"]), record_ids=[r["id"]], reasons=reasons)
+            out.setdefault(r["source_pdf"], []).append(fig)
+    return out
+
+
 # ---------------------------------------------------------------- scoring
 
 
@@ -252,15 +267,28 @@ def best_overlap(ious: np.ndarray, boxes: list, what: str) -> str:
     return f"best IoU {ious.max():.2f} with {what} {box_str(boxes[int(ious.argmax())].bbox)}"
 
 
-def figure_misses(book: str, truth: list[TruthFigure], pred: list[PredFigure]) -> list[str]:
+def rejected_as(ious: np.ndarray, rejected: list[PredFigure]) -> str:
+    """'; rejected as not a figure: <reasons> (IoU x, record id)' for the rejected region that best covers a
+    missed truth figure at IoU >= IOU_MIN, or ''."""
+    if not len(ious) or ious.max() < IOU_MIN:
+        return ""
+    r = rejected[int(ious.argmax())]
+    return f"; rejected as not a figure: {', '.join(r.reasons)} (IoU {ious.max():.2f}, record {r.record_ids[0]})"
+
+
+def figure_misses(
+    book: str, truth: list[TruthFigure], pred: list[PredFigure], rejected: list[PredFigure] | None = None
+) -> list[str]:
     """One line per unmatched truth figure, unmatched predicted figure and matched figure with a wrong
-    caption, each with the page, the box(es), the captions and the best IoU found on that page."""
+    caption, each with the page, the box(es), the captions and the best IoU found on that page. A missed
+    truth figure that a region in ``rejected`` (``not_a_figure``) covers says which, and why."""
     matches = match_figures(truth, pred)
     m = iou_matrix(truth, pred)
+    r = iou_matrix(truth, rejected or [])
     matched_t, matched_p = {i for i, _ in matches}, {j for _, j in matches}
     lines = [
         f"{book} p{t.page}: truth figure {box_str(t.bbox)} {short(t.caption)} missed "
-        f"({best_overlap(m[i], pred, 'pred')})"
+        f"({best_overlap(m[i], pred, 'pred')}{rejected_as(r[i], rejected or [])})"
         for i, t in enumerate(truth) if i not in matched_t
     ]
     lines += [
@@ -461,10 +489,11 @@ def evaluate(truth: Path, records_path: Path) -> list[BookScore]:
 
 
 def evaluate_misses(truth: Path, records_path: Path) -> list[str]:
-    preds = predicted_figures(read_records(records_path))
+    records = read_records(records_path)
+    preds, rejected = predicted_figures(records), not_a_figure(records)
     lines = []
     for pdf, figs in scored_truth(truth, records_path).items():
-        lines += figure_misses(pdf, figs, preds.get(pdf, []))
+        lines += figure_misses(pdf, figs, preds.get(pdf, []), rejected.get(pdf, []))
     return lines
 
 

@@ -85,9 +85,10 @@ class ExtractSettings(BaseModel):
     vector_render_dpi: int = Field(200, description="dpi at which vector figures are rendered to pixels")
     uncaptioned_vector_dpi: int = Field(
         72,
-        description="dpi of drawings on a page where no line starts with a caption label: they can only become "
-        "`vector_uncaptioned` rejects (watermarks, stamps, ornaments), so their stored image is a preview. "
-        "Set it to vector_render_dpi to render them in full",
+        description="dpi of drawings on a page where no line starts with a caption label, and of drawings too "
+        "small to be a figure anywhere: they can only become `vector_uncaptioned` or `decoration_small_drawing` "
+        "rejects (watermarks, stamps, ornaments, logos), so their stored image is a preview. Set it to "
+        "vector_render_dpi to render them in full",
     )
 
 

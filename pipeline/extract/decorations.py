@@ -1,5 +1,5 @@
-"""Decorations: logos, icons, rules, tiny images, images repeated on many pages and page backgrounds (images
-with running text printed over them) are not figures.
+"""Decorations: logos, icons, rules, tiny images, small drawings, images repeated on many pages and page
+backgrounds (images with running text printed over them) are not figures.
 
 They stay in the output as rejected regions with a reason code.
 """
@@ -15,7 +15,10 @@ SMALL = "decoration_small"
 REPEATED = "decoration_repeated"
 RULE = "decoration_rule"
 BACKGROUND = "decoration_background"
-REASONS = (SMALL, REPEATED, RULE, BACKGROUND)
+# a cluster of drawings too small to be a figure (a vector logo, icon or symbol): set where drawings are
+# clustered (``graphic_groups.plan_groups``), kept here with the other reasons
+SMALL_DRAWING = "decoration_small_drawing"
+REASONS = (SMALL, REPEATED, RULE, BACKGROUND, SMALL_DRAWING)
 RULE_ASPECT = 12.0  # a box this many times longer than high (or the reverse) is a rule or a bar, not a figure
 POSITION_GRID_PT = 6.0  # vector regions at the same place (to this grid) on many pages are watermarks/furniture
 

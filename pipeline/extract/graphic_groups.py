@@ -9,6 +9,8 @@ The reader sees one figure, and so do we:
 2. Images that overlap, or abut as tiles, are one group.
 3. The remaining drawings are clustered (``vector.py``); a cluster that touches an image group joins it
    (callouts, label boxes); the others are vector figures.
+4. A cluster too small to be a figure (a vector logo or icon) that touches no group is kept apart, already
+   rejected as ``decoration_small_drawing``: not a candidate for any caption, but in the output with its reason.
 
 A group of one image is decoded exactly; every larger group is rendered from the page (all layers composited)
 at its sources' own resolution, capped by ``max_image_px``.
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
+from pipeline.extract.decorations import SMALL_DRAWING
 from pipeline.extract.embedded import (
     Placement,
     decode_placement,
@@ -51,6 +54,7 @@ class Group:
     members: list[Placement] = field(default_factory=list)
     drawings: bool = False  # holds drawings: rendered, with text labels taken in
     frame: bool = False
+    small: bool = False  # drawings too small to be a figure: a decoration from the start
 
 
 def _points(item: tuple) -> list[tuple[float, float]]:
@@ -209,7 +213,8 @@ def plan_groups(
     # drawings inside a frame (by their centre: clipped drawings may reach past it) belong to it
     free = [d for d in drawings if not any(_centre_in(d["rect"], f) for f in frames)]
     rects = drawing_rects(free, [g.box for g in groups])
-    for cluster in vector_clusters(rects, page_rect, settings):
+    figures, small = vector_clusters(rects, page_rect, settings)
+    for cluster in figures:
         touching = [g for g in groups if not g.frame and _overlap(g.box, cluster)]
         if touching and _words_inside(cluster, blocks) < settings.background_min_words:
             for g in touching:
@@ -219,6 +224,10 @@ def plan_groups(
             )
         else:  # a drawing of its own (or ornaments of running text: it stays apart, to be judged a decoration)
             groups.append(Group(box=cluster, drawings=True))
+    taken = [g.box for g in groups]
+    for cluster in small:  # one that touches a figure is part of what the reader sees of it
+        if not any(_overlap(cluster, box) for box in taken):
+            groups.append(Group(box=cluster, drawings=True, small=True))
     return groups
 
 
@@ -247,13 +256,14 @@ def graphic_regions(
             if len(g.members) == 1 and not g.drawings:
                 regions.append(decode_placement(page, g.members[0], settings, smasks))
                 continue
-            box = with_text_labels(g.box, blocks) if g.drawings and not g.frame else g.box
+            box = with_text_labels(g.box, blocks) if g.drawings and not (g.frame or g.small) else g.box
             ppi = max([m.ppi for m in g.members] + ([settings.vector_render_dpi] if g.drawings else []))
             kind = "embedded" if g.members else "vector"  # images, whatever is drawn with them
             dpi = render_dpi(box, ppi, settings)
-            if kind == "vector" and preview_drawings:
+            if g.small or (kind == "vector" and preview_drawings):  # a reject whatever the page holds
                 dpi = min(dpi, settings.uncaptioned_vector_dpi)
-            regions.append(render_region(page, box & frame, dpi, kind, settings, display_list))
+            region = render_region(page, box & frame, dpi, kind, settings, display_list)
+            regions.append(region.model_copy(update={"reject_reasons": [SMALL_DRAWING]}) if g.small else region)
         except Exception as exc:  # pragma: no cover - a page MuPDF cannot render at all
             errors.append(f"page {page.number + 1}: figure at {tuple(round(v) for v in g.box)} unreadable ({exc})")
     return regions, errors

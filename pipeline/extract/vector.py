@@ -76,14 +76,18 @@ def drawing_rects(drawings: list[dict], avoid: list) -> list[pymupdf.Rect]:
     return rects
 
 
-def vector_clusters(rects: list[pymupdf.Rect], page_rect: pymupdf.Rect, settings: ExtractSettings) -> list[pymupdf.Rect]:
-    """Clusters of drawings large enough, and made of enough drawings, to be a figure."""
+def vector_clusters(
+    rects: list[pymupdf.Rect], page_rect: pymupdf.Rect, settings: ExtractSettings
+) -> tuple[list[pymupdf.Rect], list[pymupdf.Rect]]:
+    """Clusters of at least ``vector_min_drawings`` drawings, as (figures, small): those that cover at least
+    ``vector_min_area_frac`` of the page can be figures; the smaller ones (logos, icons, symbols) can only be
+    decorations. Clusters of fewer drawings (bullets, arrows, a stroke) are neither."""
     page_area = page_rect.width * page_rect.height
-    return [
-        box
-        for box, n in cluster_rects(rects, JOIN_PT)
-        if n >= settings.vector_min_drawings and box.width * box.height >= settings.vector_min_area_frac * page_area
-    ]
+    figures, small = [], []
+    for box, n in cluster_rects(rects, JOIN_PT):
+        if n >= settings.vector_min_drawings:
+            (figures if box.width * box.height >= settings.vector_min_area_frac * page_area else small).append(box)
+    return figures, small
 
 
 def with_text_labels(box: pymupdf.Rect, text_boxes: list) -> pymupdf.Rect:

@@ -122,8 +122,9 @@ def test_docling_scoring_counts_boxes_and_captions(tmp_path):
     assert score.pair_f1 == pytest.approx(1 / 3, abs=1e-4)
     misses = evaluate_misses(truth, records)
     assert len(misses) == 3
-    assert any("truth figure [10, 10, 60, 30]" in m and "missed" in m for m in misses)
-    assert any("predicted figure [400, 400, 500, 500]" in m for m in misses)
+    (logo,) = [m for m in misses if "truth figure [10, 10, 60, 30]" in m]
+    assert "missed" in logo and "rejected as not a figure: decoration_small (IoU 1.00" in logo
+    assert any("predicted figure [400, 400, 500, 500]" in m and "rejected" not in m for m in misses)
     assert any("caption wrong" in m and "p2" in m for m in misses)
 
 

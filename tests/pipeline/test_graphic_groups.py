@@ -198,3 +198,40 @@ def test_frame_shape_test_on_the_plain_tuples_of_get_cdrawings():
     assert isinstance(box["items"][0][1], tuple)
     assert is_frame(box, 1000) and not is_frame(axes, 1000) and not is_frame(curve, 1000)
     assert is_straight_axis_line(axes) and not is_straight_axis_line(curve)
+
+
+def _logo(page, x0: float, y0: float, strokes: int = 12):
+    """A vector logo: ``strokes`` curved strokes in a box about 60 x 24 pt (no image)."""
+    for i in range(strokes):
+        x = x0 + 5 * i
+        page.draw_bezier((x, y0 + 24), (x + 2, y0), (x + 4, y0), (x + 4, y0 + 24), color=(0.1, 0.1, 0.6), width=1.5)
+
+
+def test_a_small_vector_logo_is_kept_as_a_decoration_and_no_caption_takes_it():
+    # drawings too small to be a figure (under vector_min_area_frac of the page) that stand alone are a rejected
+    # region with their reason, rendered as a preview, and the caption on the page does not go to them;
+    # the same strokes on a photo are part of it, and fewer strokes than vector_min_drawings are no region
+    from pipeline.extract.decorations import SMALL_DRAWING
+    from pipeline.figures import build_records
+    from schemas.settings import ExtractSettings
+
+    settings = ExtractSettings()
+    doc, page = new_page()
+    _logo(page, 480, 20)
+    _logo(page, 60, 700, strokes=settings.vector_min_drawings - 1)
+    page.insert_image(pymupdf.Rect(100, 300, 300, 460), stream=png(photo(6, 160, 200)))
+    _logo(page, 150, 350)  # drawn over the photo
+    page.insert_text((100, 480), "Figure 2. A photo.", fontsize=9)
+    data = doc.tobytes()
+    extracted = extract_book(data, ingest(data, "t.pdf"), settings)
+    regions = extracted.pages[0].images
+    logo = [r for r in regions if r.kind == "vector"]
+    assert len(logo) == 1 and logo[0].reject_reasons == [SMALL_DRAWING]
+    x0, y0, x1, y1 = logo[0].bbox
+    assert x0 < 481 and y0 < 21 and x1 > 535 and y1 > 43 and x1 - x0 < 70
+    assert abs(logo[0].width / (x1 - x0) * 72 - settings.uncaptioned_vector_dpi) < 3  # a preview
+    assert [r.reject_reasons for r in regions if r.kind != "vector"] == [[]]  # the photo, strokes and all
+    records = [it.record for it in build_records(extracted)[0]]
+    by_kind = {r.region_kind: r for r in records}
+    assert by_kind["embedded"].caption.startswith("Figure 2") and by_kind["embedded"].kept
+    assert by_kind["vector"].caption == "" and by_kind["vector"].reject_reasons == [SMALL_DRAWING]
