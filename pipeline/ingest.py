@@ -63,14 +63,20 @@ def page_frame(page: pymupdf.Page) -> pymupdf.Rect:
     return page.rect * page.derotation_matrix if page.rotation else page.rect
 
 
+def on_page(bbox, frame: pymupdf.Rect) -> pymupdf.Rect | None:
+    """An image's box clipped to the page's ``frame`` (``page_frame``), or None when none of it is on the page."""
+    r = pymupdf.Rect(bbox) & frame
+    return None if r.is_empty or r.width <= 0 or r.height <= 0 else r
+
+
 def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> list[ImagePlacement]:
     """Every drawing of an image on the page (bbox clipped to the page; off-page ones left out)."""
     infos = textpage.extractIMGINFO() if textpage is not None else page.get_image_info()
     out = []
     frame = page_frame(page)  # image boxes, like text, are in the unrotated page's frame
     for info in infos:
-        r = pymupdf.Rect(info["bbox"]) & frame
-        if r.is_empty or r.width <= 0 or r.height <= 0:
+        r = on_page(info["bbox"], frame)
+        if r is None:
             continue
         out.append(ImagePlacement(
             bbox=tuple(r), transform=tuple(info["transform"]), width=int(info.get("width") or 0),

@@ -9,7 +9,7 @@ import numpy as np
 import pymupdf
 
 from pipeline.extract.images import DOWNSCALE_SLACK, JPEG_MAGIC, jpeg_region, make_region, pixmap_to_numpy
-from pipeline.ingest import page_frame
+from pipeline.ingest import on_page, page_frame
 from schemas import ImageRegion
 from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
@@ -46,9 +46,9 @@ def _xrefs_by_size(page: pymupdf.Page) -> dict[tuple[int, int], list[int]]:
     return out
 
 
-def image_placements(page: pymupdf.Page, known: list[ImagePlacement] | None = None) -> list[Placement]:
-    """Every placement of an embedded image, cheap: nothing is decoded. ``known``: the placements ingest
-    found (its text analysis already listed them), so the page is not analysed again.
+def placements_with_xrefs(page: pymupdf.Page, known: list[ImagePlacement] | None = None) -> list[Placement]:
+    """Every placement of an embedded image with the xref it shows, cheap: nothing is decoded. ``known``: the
+    placements ingest found (its text analysis already listed them), so the page is not analysed again.
 
     ``get_image_info(xrefs=True)`` hashes every image's pixels to find its xref (a third of the page's
     extraction time); an image's pixel size names its xref just as well when no other image on the page
@@ -62,10 +62,10 @@ def image_placements(page: pymupdf.Page, known: list[ImagePlacement] | None = No
     else:
         infos = page.get_image_info()
     out = []
-    page_rect = page_frame(page)
+    frame = page_frame(page)
     for info in infos:
-        bbox = pymupdf.Rect(info["bbox"]) & page_rect
-        if bbox.is_empty or bbox.width <= 0 or bbox.height <= 0:
+        bbox = on_page(info["bbox"], frame)
+        if bbox is None:
             continue
         size = (int(info.get("width") or 0), int(info.get("height") or 0))
         xref = info.get("xref")

@@ -27,7 +27,7 @@ from pipeline.extract.decorations import SMALL_DRAWING
 from pipeline.extract.embedded import (
     Placement,
     decode_placement,
-    image_placements,
+    placements_with_xrefs,
     image_smasks,
     render_dpi,
     render_region,
@@ -244,7 +244,7 @@ def graphic_regions(
     no caption, so drawings alone (no image among them) can only be rejects: render them at
     ``uncaptioned_vector_dpi``. ``placements``: the page's image placements as ingest found them, if any. ``display_list``: the page's
     display list when the caller has one (renders replay it instead of parsing the page again)."""
-    placements = image_placements(page, placements)
+    placements = placements_with_xrefs(page, placements)
     drawings = page.get_cdrawings()  # plain tuples: a fifth of get_drawings' time, which wraps every point
     blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
     frame = page_frame(page)  # boxes are unrotated, also on a page with /Rotate
