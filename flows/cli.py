@@ -352,7 +352,8 @@ def eval_extraction(
                                              "directory of them, a JBC annotation JSON, a PubLayNet COCO JSON")],
     records: Annotated[Path, typer.Option(help="records.jsonl of a build")],
     json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON here")] = None,
-    misses: Annotated[bool, typer.Option("--misses", help="also list every unmatched figure and wrong caption")] = False,
+    misses: Annotated[bool, typer.Option("--misses", help="also list every unmatched figure (a missed one with the rejected "
+                                                            "record that covers it, if any) and wrong caption")] = False,
 ) -> None:
     """Figure precision/recall/F1 (IoU >= 0.5), caption accuracy and pair F1 per book, and over all books."""
     from eval.extraction import evaluate, evaluate_misses, scores_table, total_score, unbuilt_books
