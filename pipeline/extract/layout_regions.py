@@ -205,13 +205,23 @@ def words_from_blocks(blocks: list[TextBlock], scale: float) -> list[OcrWord]:
     return out
 
 
+def paper_level(gray: np.ndarray) -> int:
+    """The paper's grey level: the commonest light level of the page."""
+    hist = np.bincount(gray.ravel(), minlength=256)
+    return 128 + int(np.argmax(hist[128:]))
+
+
 def ink_mask(img: np.ndarray, settings: ExtractSettings) -> np.ndarray:
     """Ink: pixels darker than the white level and clearly darker than the paper itself (a scan's paper is
     off-white and shaded towards the edges)."""
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
-    hist = np.bincount(gray.ravel(), minlength=256)
-    paper = 128 + int(np.argmax(hist[128:]))
-    return (gray < min(settings.scan_white_level, paper - INK_BELOW_PAPER)).astype(np.uint8)
+    return (gray < min(settings.scan_white_level, paper_level(gray) - INK_BELOW_PAPER)).astype(np.uint8)
+
+
+def on_edge(box: Box, w: int, h: int) -> bool:
+    """The box reaches the page image's edge (within EDGE_PX)."""
+    x0, y0, x1, y1 = box
+    return x0 < EDGE_PX or y0 < EDGE_PX or x1 > w - EDGE_PX or y1 > h - EDGE_PX
 
 
 def ink_pieces(

@@ -14,7 +14,7 @@ import numpy as np
 
 from pipeline.extract.deskew import estimate_skew, rotate, unrotate_box
 from pipeline.extract.images import make_region, png_to_numpy
-from pipeline.extract.layout_regions import find_figures, tint_fill, words_from_blocks
+from pipeline.extract.layout_regions import INK_BELOW_PAPER, find_figures, on_edge, paper_level, tint_fill, words_from_blocks
 from pipeline.extract.ocr import ocr_words, words_to_blocks
 from schemas import ImageRegion, Page, TextBlock
 from schemas.settings import ExtractSettings
@@ -27,9 +27,12 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[tuple[int, 
     """Boxes (pixels, x0,y0,x1,y1) of photo-like regions on an RGB page image.
 
     Text is thin strokes on paper; photos and micrographs are solid areas of ink. An opening with a kernel
-    a little wider than a text stroke removes text; what stays, closed, large and dense, is a figure.
+    a little wider than a text stroke removes text; what stays, closed, large and dense, is a figure. A region
+    on the page's edge that is hardly darker than the paper is the scan's shading (a gutter or corner shadow,
+    uneven light), not a photo.
     """
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    paper = None  # measured only when a region reaches the edge
     ink = (gray < settings.scan_white_level).astype(np.uint8)
     h, w = ink.shape
     k_open = max(3, int(OPEN_FRAC * max(h, w)))
@@ -44,7 +47,12 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[tuple[int, 
             continue
         if ink[y : y + bh, x : x + bw].mean() < settings.scan_min_nonwhite_frac:
             continue
-        boxes.append((int(x), int(y), int(x + bw), int(y + bh)))
+        box = (int(x), int(y), int(x + bw), int(y + bh))
+        if on_edge(box, w, h):
+            paper = paper_level(gray) if paper is None else paper
+            if (gray[y : y + bh, x : x + bw] < paper - INK_BELOW_PAPER).mean() < settings.scan_shadow_max_ink_frac:
+                continue
+        boxes.append(box)
     return sorted(boxes, key=lambda b: (b[1], b[0]))
 
 

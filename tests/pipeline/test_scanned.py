@@ -266,3 +266,34 @@ def test_a_scanned_page_that_cannot_be_read_is_that_pages_error():
     page = _scan_job((b"%PDF-1.7 not really", "book.pdf", info), ExtractSettings())
     assert page.number == 3 and page.scanned and page.images == []
     assert len(page.errors) == 1 and page.errors[0].startswith("page 3: extraction failed") and "book.pdf" in page.errors[0]
+
+
+def test_scan_shading_at_the_page_edge_is_not_a_photo_but_a_photo_on_the_edge_is():
+    # a scan darkened towards a corner and along the gutter (as a book pressed on the glass): the shading is
+    # darker than the white level, large and dense, but hardly darker than the paper; a photo that bleeds
+    # off the page's edge is kept
+    from pipeline.extract.scanned import find_regions
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(60, 60, 535, 200), BODY, fontsize=10)
+    page.insert_image(pymupdf.Rect(150, 250, 450, 450), stream=photo(7, 300, 200))
+    page.insert_textbox(pymupdf.Rect(150, 456, 450, 490), "Fig. 3.2 Plaques on the knee.", fontsize=9)
+    page.insert_textbox(pymupdf.Rect(60, 520, 535, 700), BODY, fontsize=10)
+    page.insert_image(pymupdf.Rect(480, 720, 595, 842), stream=photo(8, 115, 122))  # bleeds off the corner
+    img = pixmap_to_numpy(page.get_pixmap(dpi=150)).astype(np.float32) * 0.96  # off-white paper (245)
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    corner = np.clip(1 - np.hypot((w - xx) / (0.3 * w), (h - yy) / (0.25 * h)), 0, 1)  # bottom-right shadow
+    gutter = np.clip(1 - xx / (0.06 * w), 0, 1)  # left edge
+    img *= (1 - 0.07 * np.maximum(corner, gutter))[..., None]
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    settings = ExtractSettings()
+    assert (img[h // 2, 2] < settings.scan_white_level).all()  # the shading is below the white level
+    boxes = find_regions(img, settings)
+    assert len(boxes) == 2
+    scale = 595 / w
+    in_pt = [tuple(v * scale for v in b) for b in boxes]
+    assert iou(in_pt[0], (150, 250, 450, 450)) > 0.9 and iou(in_pt[1], (480, 720, 595, 842)) > 0.8
+    # without the rule the shading is a region of its own
+    assert len(find_regions(img, ExtractSettings(scan_shadow_max_ink_frac=0))) > 2
