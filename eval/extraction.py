@@ -49,8 +49,8 @@ from scipy.optimize import linear_sum_assignment
 # reasons that say "not a figure" (pipeline.figures.NOT_A_FIGURE; a test keeps the two equal, so the scorer
 # need not import the pipeline)
 NOT_A_FIGURE = {
-    "decoration_small", "decoration_repeated", "decoration_rule", "decoration_background", "decoration_small_drawing",
-    "vector_uncaptioned",
+    "decoration_small", "decoration_repeated", "decoration_rule", "decoration_background",
+    "decoration_small_drawing", "vector_uncaptioned",
 }
 
 IOU_MIN = 0.5
@@ -282,13 +282,14 @@ def figure_misses(
     """One line per unmatched truth figure, unmatched predicted figure and matched figure with a wrong
     caption, each with the page, the box(es), the captions and the best IoU found on that page. A missed
     truth figure that a region in ``rejected`` (``not_a_figure``) covers says which, and why."""
+    rejected = rejected or []
     matches = match_figures(truth, pred)
     m = iou_matrix(truth, pred)
-    r = iou_matrix(truth, rejected or [])
+    r = iou_matrix(truth, rejected)
     matched_t, matched_p = {i for i, _ in matches}, {j for _, j in matches}
     lines = [
         f"{book} p{t.page}: truth figure {box_str(t.bbox)} {short(t.caption)} missed "
-        f"({best_overlap(m[i], pred, 'pred')}{rejected_as(r[i], rejected or [])})"
+        f"({best_overlap(m[i], pred, 'pred')}{rejected_as(r[i], rejected)})"
         for i, t in enumerate(truth) if i not in matched_t
     ]
     lines += [

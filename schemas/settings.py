@@ -58,7 +58,7 @@ class ExtractSettings(BaseModel):
         0.2,
         description="a photo-like region on the page's edge with less than this fraction of its pixels clearly "
         "darker than the paper (20 grey levels) is the scan's shading (gutter or corner shadow), not a photo; "
-        "photos on the page's edge in the dev scans have 0.44 or more, shadows 0.06 or less",
+        "the photo regions of the dev scans have 0.44 or more, their two shadows 0.06 or less",
     )
     scan_drawn_figures: bool = Field(
         True, description="also find drawn figures (charts, plots, diagrams, panel grids) on scanned pages"

@@ -27,8 +27,8 @@ from pipeline.extract.decorations import SMALL_DRAWING
 from pipeline.extract.embedded import (
     Placement,
     decode_placement,
-    placements_with_xrefs,
     image_smasks,
+    placements_with_xrefs,
     render_dpi,
     render_region,
 )

@@ -250,9 +250,9 @@ def ink_pieces(
         x, y, bw, bh, _area = (int(v) for v in stats[i])
         if max(bw, bh) < max(3.0, NOISE_LH * lh):
             continue
-        if x < EDGE_PX or y < EDGE_PX or x + bw > w - EDGE_PX or y + bh > h - EDGE_PX:
-            continue
         box = (x, y, x + bw, y + bh)
+        if on_edge(box, w, h):
+            continue
         if min(bw, bh) <= small_max:
             pieces.append(box)
         else:

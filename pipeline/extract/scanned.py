@@ -14,7 +14,14 @@ import numpy as np
 
 from pipeline.extract.deskew import estimate_skew, rotate, unrotate_box
 from pipeline.extract.images import make_region, png_to_numpy
-from pipeline.extract.layout_regions import INK_BELOW_PAPER, find_figures, on_edge, paper_level, tint_fill, words_from_blocks
+from pipeline.extract.layout_regions import (
+    INK_BELOW_PAPER,
+    find_figures,
+    on_edge,
+    paper_level,
+    tint_fill,
+    words_from_blocks,
+)
 from pipeline.extract.ocr import ocr_words, words_to_blocks
 from schemas import ImageRegion, Page, TextBlock
 from schemas.settings import ExtractSettings
