@@ -63,7 +63,7 @@ def page_frame(page: pymupdf.Page) -> pymupdf.Rect:
     return page.rect * page.derotation_matrix if page.rotation else page.rect
 
 
-def on_page(bbox, frame: pymupdf.Rect) -> pymupdf.Rect | None:
+def clip_to_page(bbox, frame: pymupdf.Rect) -> pymupdf.Rect | None:
     """An image's box clipped to the page's ``frame`` (``page_frame``), or None when none of it is on the page."""
     r = pymupdf.Rect(bbox) & frame
     return None if r.is_empty or r.width <= 0 or r.height <= 0 else r
@@ -75,7 +75,7 @@ def image_placements(page: pymupdf.Page, textpage: pymupdf.TextPage | None = Non
     out = []
     frame = page_frame(page)  # image boxes, like text, are in the unrotated page's frame
     for info in infos:
-        r = on_page(info["bbox"], frame)
+        r = clip_to_page(info["bbox"], frame)
         if r is None:
             continue
         out.append(ImagePlacement(

@@ -280,7 +280,8 @@ def extract_book(
 ) -> ExtractedBook:
     """Extract every page of a book. Born-digital pages go to ``mapper`` in chunks; pages without a usable text
     layer go to ``mapper`` one by one, as one-page PDFs, to be rendered and OCRed there. ``on_page(number)`` is
-    called as each page is done (progress reporting). ``captions``: the caption settings (their labels tell pages with captions).
+    called as each page is done (progress reporting). ``captions``: the caption settings (their labels tell
+    pages with captions).
     ``mapper`` gets a list for born-digital chunks and a generator for scanned pages."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)

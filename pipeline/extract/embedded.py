@@ -9,7 +9,7 @@ import numpy as np
 import pymupdf
 
 from pipeline.extract.images import DOWNSCALE_SLACK, JPEG_MAGIC, jpeg_region, make_region, pixmap_to_numpy
-from pipeline.ingest import on_page, page_frame
+from pipeline.ingest import clip_to_page, page_frame
 from schemas import ImageRegion
 from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
@@ -64,7 +64,7 @@ def placements_with_xrefs(page: pymupdf.Page, known: list[ImagePlacement] | None
     out = []
     frame = page_frame(page)
     for info in infos:
-        bbox = on_page(info["bbox"], frame)
+        bbox = clip_to_page(info["bbox"], frame)
         if bbox is None:
             continue
         size = (int(info.get("width") or 0), int(info.get("height") or 0))
