@@ -2,5 +2,5 @@
 
 from pipeline.captions.detector import find_captions
 
-VERSION = "1"
+VERSION = "2"
 __all__ = ["VERSION", "find_captions"]

@@ -14,9 +14,24 @@ def label_regex(words: list[str]) -> re.Pattern[str]:
     return re.compile(rf"^\s*(?P<word>(?:{alts})s?)(?P<dot>\s?\.)?\s*{NUMBER}", re.IGNORECASE)
 
 
-# What may follow a caption's label. In-text sentences ("Figure 3 shows ...") continue with a lower-case
-# word; captions continue with punctuation, a capital, a panel marker or nothing.
-AFTER_LABEL = re.compile(r"^(?:\s*$|\s*(?:and|&|,|to)\s*\d|\s*[.:|—–\-]|\s+[A-Z(\[\"'‘“0-9]|\s*\(|\s+[a-z]\W|\s+[a-z]$)")
+# What may follow a caption's label. In-text sentences go on with a lower-case word ("Figure 3 shows ...") or
+# with the punctuation of a clause ("Fig. 5), which ...", "Fig. 5's"); a caption goes on with anything else:
+# a full stop, colon or dash, a capital, a digit, a symbol or markup ("<b>", "*"), a panel marker ("a)", "(a)"),
+# or nothing. "and 2.2" / "to 5" name more figures ("Figs. 2.1 and 2.2").
+NEXT_WORD = re.compile(r"^\s+(?P<word>[^\W\d_]+)")
+CLAUSE_PUNCT = re.compile(r"^(?:\s*[,;)\]}]|['’]s\b)")
+MORE_FIGURES = re.compile(r"^\s*(?:and|&|,|to)\s*\d")
+
+
+def continues_as_sentence(rest: str) -> bool:
+    """The text after a label reads as running prose: a clause's punctuation, or a lower-case word longer than a
+    panel letter."""
+    if MORE_FIGURES.match(rest):
+        return False
+    if CLAUSE_PUNCT.match(rest):
+        return True
+    m = NEXT_WORD.match(rest)
+    return bool(m) and len(m.group("word")) >= 2 and m.group("word").islower()
 
 
 @dataclass(frozen=True)
@@ -31,8 +46,7 @@ def match_label(text: str, pattern: re.Pattern[str]) -> LabelMatch | None:
     m = pattern.match(text)
     if not m:
         return None
-    rest = text[m.end() :]
-    if not AFTER_LABEL.match(rest):
+    if continues_as_sentence(text[m.end() :]):
         return None
     number = re.sub(r"\s+", "", m.group("num"))
     label = m.group("word") + (m.group("dot") or "").strip() + " " + number

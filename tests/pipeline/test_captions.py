@@ -123,3 +123,50 @@ def test_digital_page_reads_text_as_get_textpage_does_on_plain_and_rotated_pages
         want = [(b.bbox, [ln.text for ln in b.lines]) for b in text_blocks(page, page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT))]
         assert got == want and len(got) == 2, rotation
         assert got[0][0][1] < 100 < got[0][0][3]  # unrotated coordinates: the caption's line is at y = 100
+
+
+def test_a_label_followed_by_markup_or_symbols_starts_a_caption_and_prose_does_not():
+    hostile = "Fig. 2.1 <script>alert(1)</script> Lesion on the arm."
+    assert label(hostile) == ("Fig. 2.1", "2.1")
+    assert label("Fig. 3.2 *Lesion* of the shin") == ("Fig. 3.2", "3.2")
+    assert label("Fig. 3 «Vitiligo»") == ("Fig. 3", "3")
+    assert label("Fig. 5 a) rash b) bullae") == ("Fig. 5", "5")
+    # running text that begins a line with a label: a lower-case word, or a clause's punctuation
+    assert label("Fig. 5, which shows the rash") is None
+    assert label("Fig. 5), the lesions are") is None
+    assert label("Fig. 5's lesions are older") is None
+    assert label("Fig. 1.3 is another example.") is None
+
+
+def test_a_caption_with_markup_is_found_aligned_and_kept_verbatim():
+    import io
+
+    import numpy as np
+    import pymupdf
+    from PIL import Image
+
+    from flows.rejects import rejects_html
+    from pipeline.extract import extract_book
+    from pipeline.figures import build_records
+    from pipeline.ingest import ingest
+
+    hostile = "Fig. 2.1 <script>alert(1)</script> Lesion on the arm."
+    rng = np.random.default_rng(1)
+    buf = io.BytesIO()
+    Image.fromarray((rng.random((90, 120, 3)) * 200 + 30).astype(np.uint8)).save(buf, "PNG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=500, height=500)
+    page.insert_text((50, 40), "Body text so that this page has a text layer of its own, as books do.", fontsize=9)
+    page.insert_image(pymupdf.Rect(50, 60, 290, 240), stream=buf.getvalue())
+    page.insert_text((50, 255), hostile, fontsize=9)
+    data = doc.tobytes()
+    items, _ = build_records(extract_book(data, ingest(data, "hostile.pdf")))
+    [rec] = [it.record for it in items]
+    assert rec.figure_label == "Fig. 2.1"
+    assert rec.caption == hostile
+    assert "no_caption" not in rec.reject_reasons
+    # the contact sheet shows it as text: escaped, never as a tag
+    rec.reject("filter_test")
+    sheet = rejects_html([rec]).decode()
+    assert "<script>alert(1)</script>" not in sheet
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sheet
