@@ -78,7 +78,7 @@ def append_override(path: Path, change: OverrideChange, image: str) -> Override:
     strictly later than the last line's. Returns the line as written."""
     fields = change.model_dump(include=change.model_fields_set)
     with _thread_lock:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # the umask decides
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             rfd = os.open(path, os.O_RDONLY)
