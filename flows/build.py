@@ -37,9 +37,12 @@ from flows import outputs  # noqa: E402
 from flows import overrides as overrides_io  # noqa: E402
 from flows import vqa as vqa_io  # noqa: E402
 from flows.cache import StageCache, make_key  # noqa: E402
+from flows.inputs import InputPlan, checked_inputs  # noqa: E402
 from flows.pool import ProcessPool  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
+from pipeline.mupdf_log import summarize as summarize_messages  # noqa: E402
 from schemas import Book, BookEntry, ExtractedBook, Item, Record, Settings, StageReport, VQAUsage  # noqa: E402
+from schemas.manifest import BookWarnings, SkippedInput  # noqa: E402
 
 MMSKIN_VERSION = "0.1.0"
 STAGE_VERSIONS = {
@@ -74,23 +77,6 @@ def stage_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-def input_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Expand directories to the PDFs inside (sorted); report missing or empty inputs as errors."""
-    files, errors = [], []
-    for p in paths:
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() == ".pdf")
-            if not found:
-                errors.append(f"{p}: directory has no PDF files")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            errors.append(f"{p}: no such file or directory")
-    unique = list(dict.fromkeys(f.resolve() for f in files))
-    return unique, errors
-
-
 @dataclass
 class BookResult:
     entry: BookEntry
@@ -107,6 +93,12 @@ def _cached(cache: StageCache, entry: BookEntry, stage: str, key: str, type_: An
     cache.put(stage, key, value, type_)
     entry.computed_stages.append(stage)
     return value
+
+
+def book_warnings(book: Book, page_messages: list[str], max_messages: int) -> BookWarnings:
+    """The manifest's account of a damaged book: MuPDF's messages at ingest and on its pages, by kind."""
+    counts, messages = summarize_messages(book.mupdf_messages + page_messages, max_messages)
+    return BookWarnings(repaired=book.repaired, counts=counts, messages=messages)
 
 
 def process_book_impl(
@@ -130,25 +122,28 @@ def process_book_impl(
         for stage in PER_RECORD_STAGES:
             keys[stage] = prev = make_key(stage, STAGE_VERSIONS[stage], ss[stage], prev)
 
-        figures_cache: dict[str, tuple[list[Item], StageReport]] = {}
+        memo: dict[str, Any] = {}
+
+        def extracted_book() -> ExtractedBook:
+            if "extract" not in memo:
+                memo["extract"] = _cached(
+                    cache, entry, "extract", k_extract, ExtractedBook,
+                    lambda: extract_mod.extract_book(
+                        data, book, settings.extract, mapper=pool.map if pool else map,
+                        on_page=progress.pages(path.name, book.n_pages) if progress else None,
+                        captions=settings.captions,
+                    ),
+                )
+            return memo["extract"]
 
         def figures_result() -> tuple[list[Item], StageReport]:
-            if "result" not in figures_cache:
-                def compute_figures():
-                    extracted = _cached(
-                        cache, entry, "extract", k_extract, ExtractedBook,
-                        lambda: extract_mod.extract_book(
-                            data, book, settings.extract, mapper=pool.map if pool else map,
-                            on_page=progress.pages(path.name, book.n_pages) if progress else None,
-                            captions=settings.captions,
-                        ),
-                    )
-                    return figures_mod.build_records(extracted, settings.captions, settings.align,
-                                                     mapper=pool.map if pool else map)
-                figures_cache["result"] = _cached(
-                    cache, entry, "figures", k_figures, tuple[list[Item], StageReport], compute_figures
+            if "figures" not in memo:
+                memo["figures"] = _cached(
+                    cache, entry, "figures", k_figures, tuple[list[Item], StageReport],
+                    lambda: figures_mod.build_records(extracted_book(), settings.captions, settings.align,
+                                                      mapper=pool.map if pool else map),
                 )
-            return figures_cache["result"]
+            return memo["figures"]
 
         def figure_items() -> list[Item]:
             return figures_result()[0]
@@ -182,6 +177,12 @@ def process_book_impl(
                 entry.computed_stages.append(stage)
             reports.append(report)
         assert records is not None
+        # what MuPDF said while reading the book; stored on its own so a cached build need not load the extraction
+        page_messages = cache.get("extract-messages", k_extract, list[str])
+        if page_messages is None:
+            page_messages = [m for p in extracted_book().pages for m in p.mupdf_messages]
+            cache.put("extract-messages", k_extract, page_messages, list[str])
+        entry.warnings = book_warnings(book, page_messages, settings.warning_messages)
         records = [r.model_copy(update={"image": outputs.image_path(r)}) for r in records]
         missing = [r for r in records if not (out_dir / r.image).exists()]
         if missing:
@@ -283,24 +284,41 @@ def build_dataset(
     runner: str = "threads",
     dask_address: str | None = None,
 ) -> BuildResult:
-    """Build (or update) a dataset directory from PDF files and directories of PDFs (runs the Prefect flow)."""
+    """Build (or update) a dataset directory from PDF files and directories of PDFs (runs the Prefect flow).
+    Raises InputsError, before the flow starts and before anything is written, when an input path does not exist
+    or a directory holds no PDF."""
+    plan = checked_inputs([Path(p) for p in inputs])
     settings = vqa_io.resolve_env(settings or Settings())
     problem = vqa_io.check(settings)
     if problem:
         raise ValueError(problem)
     n_workers = workers or settings.workers or os.cpu_count() or 1
     flow_fn = build_dataset_flow.with_options(task_runner=task_runner(runner, n_workers, dask_address))
-    return flow_fn(inputs, out_dir, settings, n_workers, runner)
+    return flow_fn([str(f) for f in plan.files], out_dir, settings, n_workers, runner,
+                   duplicates=[(str(d), str(o)) for d, o in plan.duplicates.items()], skipped=plan.skipped)
+
+
+def duplicate_entries(duplicates: list[tuple[str, str]], built: list[BookEntry]) -> list[BookEntry]:
+    """A manifest entry, without records, for each input whose bytes repeat an earlier input."""
+    by_path = {b.path: b for b in built}
+    return [
+        BookEntry(path=dup, source_pdf=Path(dup).name, book_id=by_path[first].book_id, n_pages=by_path[first].n_pages,
+                  status="duplicate_input", duplicate_of=first)
+        for dup, first in duplicates
+    ]
 
 
 @flow(name="build_dataset", log_prints=False)
 def build_dataset_flow(
-    inputs: list[str], out_dir: str, settings: Settings, n_workers: int, runner: str = "threads"
+    inputs: list[str], out_dir: str, settings: Settings, n_workers: int, runner: str = "threads",
+    duplicates: list[tuple[str, str]] | None = None, skipped: list[SkippedInput] | None = None,
 ) -> BuildResult:
+    """``inputs``: the PDF files (checked by ``checked_inputs``); ``duplicates``: (input, earlier input with the same
+    bytes) pairs, reported and not built; ``skipped``: what the input directories held that is not a PDF."""
     t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files, input_errors = input_files([Path(p) for p in inputs])
+    files = [Path(f) for f in inputs]
     in_threads = runner == "threads"
     pool = ProcessPool(n_workers) if in_threads else None  # other runners spread books over processes already
     try:
@@ -330,8 +348,8 @@ def build_dataset_flow(
     manifest = outputs.export_dataset(
         out,
         final,
-        books=[r.entry for r in results],
-        input_errors=input_errors,
+        books=[r.entry for r in results] + duplicate_entries(duplicates or [], [r.entry for r in results]),
+        skipped=skipped or [],
         stage_reports=[rep for r in ok for rep in r.reports] + [dup_report]
         + ([overrides_report] if overrides_report else []) + vqa_reports,
         settings=settings,

@@ -52,11 +52,16 @@ def build(
                                                        "(base64) to the LLM, for vision models; default: caption only")] = None,
 ) -> None:
     """Build or update a dataset: extraction, captions, alignment, modality, demographics, filters, VQA, export."""
-    settings = _load_settings(config)
-    t0 = time.perf_counter()
-    from flows.build import build_dataset
+    from flows.inputs import plan_inputs
 
-    from flows.build import RUNNERS
+    t0 = time.perf_counter()
+    problems = plan_inputs(books).problems  # before Prefect starts and before anything is written
+    for problem in problems:
+        console.print(f"[red]error:[/red] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(2)
+    settings = _load_settings(config)
+    from flows.build import RUNNERS, build_dataset
 
     if runner not in RUNNERS:
         console.print(f"[red]error:[/red] --runner must be one of {', '.join(RUNNERS)}")
@@ -94,16 +99,34 @@ def _vqa_options(settings, generator, model, base_url, with_image):
     return settings
 
 
+def _warnings_cell(b: dict) -> str:
+    """A book's MuPDF warnings in a few words: "repaired; 75 (format 60, decode 15)", or "-"."""
+    w = b.get("warnings") or {}
+    counts = w.get("counts") or {}
+    parts = ["repaired"] if w.get("repaired") else []
+    if counts:
+        parts.append(f"{sum(counts.values())} (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+    return "; ".join(parts) or "-"
+
+
+def _status_cell(b: dict) -> str:
+    if b["status"] == "duplicate_input":
+        return f"duplicate_input of {Path(b['duplicate_of']).name}"
+    return b["status"]
+
+
 def _print_build_summary(m: dict, seconds: float) -> None:
     t = Table(title="mmskin build")
-    for col in ("book", "pages", "records", "kept", "computed", "from cache", "status"):
+    for col in ("book", "pages", "records", "kept", "computed", "from cache", "warnings", "status"):
         t.add_column(col, no_wrap=col == "book")
     for b in m["books"]:
         t.add_row(
             b["source_pdf"], str(b.get("n_pages") or "-"), str(b["n_records"]), str(b["n_kept"]),
-            ",".join(b["computed_stages"]) or "-", str(len(b["cached_stages"])), b["status"],
+            ",".join(b["computed_stages"]) or "-", str(len(b["cached_stages"])), _warnings_cell(b), _status_cell(b),
         )
     out_console.print(t)
+    for sk in m.get("skipped") or []:
+        out_console.print(f"skipped {sk['path']}: {sk['reason']}", highlight=False)
     c = m["counts"]
     out_console.print(
         f"records {c['records']}, kept {c['kept']} ({c['figures_kept']} figures), rejected {c['rejected']}, "
@@ -139,6 +162,27 @@ def info(out: Annotated[Path, typer.Argument(help="a dataset directory made by `
     per_book = Counter((r["source_pdf"], r["kept"]) for r in records)
     books = sorted({r["source_pdf"] for r in records})
     _table("books", ["book", "kept", "rejected"], [(b, per_book[(b, True)], per_book[(b, False)]) for b in books])
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    _print_input_notes(manifest)
+
+
+def _print_input_notes(m: dict) -> None:
+    """What manifest.json says about the inputs beyond their records: MuPDF's warnings on damaged books, inputs
+    that repeat another, and files skipped in the input directories."""
+    damaged = [b for b in m.get("books", []) if _warnings_cell(b) != "-"]
+    if damaged:
+        t = Table(title="MuPDF warnings (damaged books, built as far as they could be read)")
+        for col in ("book", "warnings", "first messages"):
+            t.add_column(col)
+        for b in damaged:
+            t.add_row(b["source_pdf"], _warnings_cell(b), "\n".join(b["warnings"]["messages"][:5]))
+        out_console.print(t)
+    for b in m.get("books", []):
+        if b["status"] == "duplicate_input":
+            out_console.print(f"{b['source_pdf']}: {_status_cell(b)} (same bytes; not built again)", highlight=False)
+    for sk in m.get("skipped") or []:
+        out_console.print(f"skipped {sk['path']}: {sk['reason']}", highlight=False)
 
 
 def _table(title: str, cols: list[str], rows) -> None:

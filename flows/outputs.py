@@ -15,6 +15,7 @@ from flows.rejects import FILE as REJECTS_FILE
 from flows.rejects import rejects_html
 from pipeline import export as export_mod
 from schemas import BookEntry, DatasetManifest, Item, Record, Settings, StageReport, VQAUsage
+from schemas.manifest import SkippedInput
 
 VERSION = export_mod.VERSION
 IMAGES = "images"
@@ -81,11 +82,22 @@ def merge_reports(reports: list[StageReport]) -> list[StageReport]:
     return list(merged.values())
 
 
+class DuplicateRecordIds(ValueError):
+    """Two records of one dataset share an id: the dataset would be ambiguous, so nothing is written."""
+
+
+def assert_unique_ids(records: list[Record]) -> None:
+    repeated = [rid for rid, n in Counter(r.id for r in records).items() if n > 1]
+    if repeated:
+        raise DuplicateRecordIds(f"{len(repeated)} record ids occur more than once (e.g. {repeated[0]}); "
+                                 "nothing was exported")
+
+
 def export_dataset(
     out_dir: Path,
     records: list[Record],
     books: list[BookEntry],
-    input_errors: list[str],
+    skipped: list[SkippedInput],
     stage_reports: list[StageReport],
     settings: Settings,
     versions: dict[str, str],
@@ -93,6 +105,7 @@ def export_dataset(
     vqa: VQAUsage | None = None,
 ) -> dict:
     """Write every output file; remove images no record points to. Returns the manifest as a dict."""
+    assert_unique_ids(records)
     records = sorted(records, key=lambda r: (r.source_pdf, r.book_id, r.page, r.bbox[1], r.bbox[0], r.id))
     records = export_mod.assign_splits(records, settings.export)
     files: dict[str, bytes] = {}
@@ -117,6 +130,8 @@ def export_dataset(
     counts = {
         "books": len(books),
         "books_ok": sum(b.status == "ok" for b in books),
+        "duplicate_inputs": sum(b.status == "duplicate_input" for b in books),
+        "skipped_files": len(skipped),
         "records": len(records),
         "kept": len(kept),
         "rejected": len(records) - len(kept),
@@ -136,7 +151,8 @@ def export_dataset(
         stage_versions={k: v for k, v in versions.items() if k != "mmskin"},
         settings=settings.model_dump(mode="json"),
         books=books,
-        errors=input_errors + [b.error for b in books if b.error],
+        errors=[b.error for b in books if b.error],
+        skipped=skipped,
         stages=merge_reports(stage_reports),
         counts=counts,
         reject_reasons=dict(sorted(reasons.items())),

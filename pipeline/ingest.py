@@ -7,11 +7,12 @@ import hashlib
 import pymupdf
 
 from pipeline.errors import InputError
+from pipeline.mupdf_log import capture
 from schemas import Book, PageInfo
 from schemas.document import ImagePlacement
 from schemas.settings import ExtractSettings
 
-VERSION = "5"
+VERSION = "6"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -94,8 +95,14 @@ def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, plac
 
 
 def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None) -> Book:
-    """Describe a PDF: content hash, page count, and per page its size and whether it has a text layer."""
-    settings = settings or ExtractSettings()
+    """Describe a PDF: content hash, page count, and per page its size and whether it has a text layer; what
+    MuPDF said on the way (a damaged file's repairs and errors) is kept in the Book, not printed."""
+    with capture() as messages:
+        book = _ingest(data, source_pdf, settings or ExtractSettings())
+    return book.model_copy(update={"mupdf_messages": messages})
+
+
+def _ingest(data: bytes, source_pdf: str, settings: ExtractSettings) -> Book:
     doc = open_pdf(data, source_pdf)
     try:
         pages = []
@@ -122,7 +129,8 @@ def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None
             )
         title = (doc.metadata or {}).get("title") or None
         return Book(
-            book_id=sha256_bytes(data), source_pdf=source_pdf, n_pages=doc.page_count, pages=pages, title=title
+            book_id=sha256_bytes(data), source_pdf=source_pdf, n_pages=doc.page_count, pages=pages, title=title,
+            repaired=bool(doc.is_repaired),
         )
     finally:
         doc.close()

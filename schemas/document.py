@@ -49,6 +49,8 @@ class Book(_Model):
     n_pages: int
     pages: list[PageInfo] = []
     title: str | None = None
+    repaired: bool = Field(False, description="MuPDF rebuilt the document's damaged structure (xref) to open it")
+    mupdf_messages: list[str] = Field(default_factory=list, description="MuPDF's warnings and errors at ingest")
 
 
 class TextSpan(_Model):
@@ -116,6 +118,7 @@ class Page(_Model):
     images: list[ImageRegion] = []
     ocr_words: list[OcrWord] = []
     errors: list[str] = []
+    mupdf_messages: list[str] = Field(default_factory=list, description="MuPDF's warnings and errors on this page")
 
 
 class ExtractedBook(_Model):

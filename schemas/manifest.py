@@ -9,13 +9,34 @@ from pydantic import BaseModel, Field
 from schemas.records import StageReport
 
 
+class BookWarnings(BaseModel):
+    """What MuPDF said about a damaged but openable book (it is still built)."""
+
+    repaired: bool = Field(False, description="MuPDF rebuilt the document's structure (a broken xref) to open it")
+    counts: dict[str, int] = Field(default_factory=dict, description="messages by kind: repair, format, decode, "
+                                   "icc, font, other")
+    messages: list[str] = Field(default_factory=list, description="the first distinct messages, in order")
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class SkippedInput(BaseModel):
+    path: str
+    reason: str
+
+
 class BookEntry(BaseModel):
     path: str
     source_pdf: str
     book_id: str | None = None
     n_pages: int | None = None
-    status: Literal["ok", "error"] = "ok"
+    status: Literal["ok", "error", "duplicate_input"] = "ok"
     error: str | None = None
+    duplicate_of: str | None = Field(None, description="status duplicate_input: the input with the same bytes that "
+                                     "was built (its path)")
+    warnings: BookWarnings = Field(default_factory=BookWarnings)
     computed_stages: list[str] = Field(default_factory=list, description="stages run in this build")
     cached_stages: list[str] = Field(default_factory=list, description="stages taken from the cache")
     n_records: int = 0
@@ -55,6 +76,8 @@ class DatasetManifest(BaseModel):
     settings: dict[str, Any]
     books: list[BookEntry]
     errors: list[str] = Field(default_factory=list, description="one line per input that failed")
+    skipped: list[SkippedInput] = Field(default_factory=list, description="files in an input directory that are "
+                                        "not PDFs, each with the reason")
     stages: list[StageReport] = Field(default_factory=list)
     counts: dict[str, Any] = Field(default_factory=dict)
     reject_reasons: dict[str, int] = Field(default_factory=dict)

@@ -302,3 +302,5 @@ class Settings(BaseSettings):
     review: ReviewSettings = ReviewSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     workers: int = Field(0, description="processes for OCR and page work; 0 = all cores")
+    warning_messages: int = Field(20, ge=0, description="MuPDF messages about a damaged book kept in its manifest "
+                                  "entry (all of them are counted by kind)")

@@ -20,11 +20,12 @@ from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.ingest import open_pdf, page_frame
+from pipeline.mupdf_log import capture
 from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "13"
+VERSION = "14"
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
 DIGITAL_CHUNK_MAX = 64  # ... and at most this many
@@ -213,6 +214,13 @@ def page_pdf(doc: pymupdf.Document, number: int) -> bytes:
         single.close()
 
 
+def quiet_page_pdf(doc: pymupdf.Document, number: int) -> bytes:
+    """``page_pdf``, with MuPDF's messages held back: copying a damaged page says what its worker will say again
+    when it reads the copy (and keeps with the page)."""
+    with capture():
+        return page_pdf(doc, number)
+
+
 def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings) -> Page:
     """Render a page without a usable text layer (or a full-page scan) and find its words and figures."""
     arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
@@ -231,14 +239,16 @@ def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings) 
 def _scan_job(job: ScanJob, settings: ExtractSettings) -> Page:
     """One scanned page, in a worker. A failure is that page's error; the book goes on."""
     data, name, info = job
-    try:
-        doc = open_pdf(data, f"{name} page {info.number}")
+    with capture() as messages:
         try:
-            return scanned_page(doc[0], info, settings)
-        finally:
-            doc.close()
-    except Exception as exc:
-        return failed_page(info.number, info.width, info.height, True, exc)
+            doc = open_pdf(data, f"{name} page {info.number}")
+            try:
+                page = scanned_page(doc[0], info, settings)
+            finally:
+                doc.close()
+        except Exception as exc:
+            page = failed_page(info.number, info.width, info.height, True, exc)
+    return page.model_copy(update={"mupdf_messages": messages})
 
 
 DigitalJob = tuple[bytes, str, list[tuple[int, float, float, list[ImagePlacement] | None]]]
@@ -248,14 +258,17 @@ def _digital_job(job: DigitalJob, settings: ExtractSettings, captions: CaptionSe
     """Born-digital pages of one chunk, in a worker: the PDF is opened once per chunk."""
     data, name, pages = job
     labels = label_regex((captions or CaptionSettings()).labels)
-    doc = open_pdf(data, name)
+    with capture():  # opening it again repeats what ingest heard and kept
+        doc = open_pdf(data, name)
     try:
         out = []
         for number, width, height, placements in pages:
-            try:
-                out.append(digital_page(doc[number - 1], settings, labels, placements))
-            except Exception as exc:
-                out.append(failed_page(number, width, height, False, exc))
+            with capture() as messages:
+                try:
+                    page = digital_page(doc[number - 1], settings, labels, placements)
+                except Exception as exc:
+                    page = failed_page(number, width, height, False, exc)
+            out.append(page.model_copy(update={"mupdf_messages": messages}) if messages else page)
         return out
     finally:
         doc.close()
@@ -285,7 +298,8 @@ def extract_book(
     ``mapper`` gets a list for born-digital chunks and a generator for scanned pages."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)
-    doc = open_pdf(data, book.source_pdf)
+    with capture():  # opening it again repeats what ingest heard and kept
+        doc = open_pdf(data, book.source_pdf)
     try:
         pages: dict[int, Page] = {}
         info = {p.number: p for p in book.pages}
@@ -302,7 +316,7 @@ def extract_book(
                 pages[page.number] = page
                 on_page(page.number)
         # a generator: a pool's map hands each page to a worker as soon as it is cut out of the book
-        scan_jobs = ((page_pdf(doc, p.number), book.source_pdf, p) for p in scanned)
+        scan_jobs = ((quiet_page_pdf(doc, p.number), book.source_pdf, p) for p in scanned)
         for page in mapper(partial(_scan_job, settings=settings), scan_jobs):
             pages[page.number] = page
             on_page(page.number)

@@ -108,11 +108,8 @@ def test_changing_a_later_setting_recomputes_from_that_stage(first_build, tmp_pa
 def test_bad_inputs_are_reported_and_the_rest_is_built(prefect_harness, tmp_path):
     bad = write_bad_inputs(tmp_path / "in")
     good = next(SAMPLES.glob("*vector*.pdf"))
-    missing = tmp_path / "no_such_dir"
-    empty_dir = tmp_path / "empty_dir"
-    empty_dir.mkdir()
     out = tmp_path / "out"
-    result = build([tmp_path / "in", good, missing, empty_dir], out)
+    result = build([tmp_path / "in", good], out)
     m = result.manifest
     status = {b["source_pdf"]: (b["status"], b["error"]) for b in m["books"]}
     assert status[good.name] == ("ok", None)
@@ -120,11 +117,96 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(prefect_harness, tmp_path
                          ("not_pdf", "not a PDF"), ("empty", "empty")]:
         st, err = status[bad[kind].name]
         assert st == "error" and needle in err and "\n" not in err
-    assert any("no_such_dir" in e and "no such file" in e for e in m["errors"])
-    assert any("empty_dir" in e and "no PDF" in e for e in m["errors"])
     assert m["counts"]["books_ok"] == 1 and m["counts"]["kept"] > 0
     saved = json.loads((out / "manifest.json").read_text())
-    assert len(saved["errors"]) == 7
+    assert len(saved["errors"]) == 5
+
+
+def test_missing_inputs_stop_the_build_before_it_writes_anything(prefect_harness, tmp_path):
+    from flows.inputs import InputsError
+
+    good = next(SAMPLES.glob("*vector*.pdf"))
+    empty_dir = tmp_path / "empty_dir"
+    empty_dir.mkdir()
+    out = tmp_path / "out"
+    with pytest.raises(InputsError) as err:
+        build([good, tmp_path / "no_such_dir", empty_dir], out)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2
+    assert "no_such_dir" in lines[0] and "no such file" in lines[0]
+    assert "empty_dir" in lines[1] and "no PDF" in lines[1]
+    assert not out.exists()
+
+
+def _truncated(data: bytes, share: float = 0.6) -> bytes:
+    return data[: int(len(data) * share)]
+
+
+def test_damaged_duplicate_and_skipped_inputs_are_reported_not_printed(prefect_harness, tmp_path, capfd):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    good = next(SAMPLES.glob("*vector*.pdf"))
+    (inp / "a_book.pdf").write_bytes(good.read_bytes())
+    (inp / "b_same_book.pdf").write_bytes(good.read_bytes())  # the same file under another name
+    (inp / "c_truncated.pdf").write_bytes(_truncated(good.read_bytes()))
+    (inp / "notes.txt").write_text("not a book")
+    (inp / "sub").mkdir()
+    out = tmp_path / "out"
+    capfd.readouterr()
+    res = CliRunner().invoke(app, ["build", str(inp), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    raw = capfd.readouterr()
+    for stream in (res.output, raw.out, raw.err):  # MuPDF's own lines never reach the terminal
+        assert "format error" not in stream and "MuPDF" not in stream and "broken xref" not in stream
+    m = json.loads((out / "manifest.json").read_text())
+    books = {b["source_pdf"]: b for b in m["books"]}
+    # the damaged book is built, and says what MuPDF met
+    t = books["c_truncated.pdf"]
+    assert t["status"] == "ok" and t["error"] is None
+    assert t["warnings"]["repaired"] is True
+    assert t["warnings"]["counts"]["repair"] >= 1 and t["warnings"]["counts"]["format"] >= 1
+    assert 0 < len(t["warnings"]["messages"]) <= Settings().warning_messages
+    assert any("xref" in msg for msg in t["warnings"]["messages"])
+    assert books["a_book.pdf"]["warnings"] == {"repaired": False, "counts": {}, "messages": []}
+    # the second copy is a duplicate of the first, with no records of its own
+    d = books["b_same_book.pdf"]
+    assert d["status"] == "duplicate_input" and d["duplicate_of"] == str(inp.resolve() / "a_book.pdf")
+    assert d["n_records"] == 0 and d["book_id"] == books["a_book.pdf"]["book_id"]
+    records = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
+    assert {r["source_pdf"] for r in records} == {"a_book.pdf", "c_truncated.pdf"}
+    assert len({r["id"] for r in records}) == len(records)
+    # what is not a PDF is listed with the reason
+    skipped = {Path(s["path"]).name: s["reason"] for s in m["skipped"]}
+    assert set(skipped) == {"notes.txt", "sub"} and "not a PDF" in skipped["notes.txt"]
+    assert m["counts"]["duplicate_inputs"] == 1 and m["counts"]["skipped_files"] == 2
+    # the summary table has a warnings column; `mmskin info` lists the warnings, the duplicate and the skipped
+    assert "warnings" in res.output and "repaired" in res.output and "duplicate_input of a_book.pdf" in res.output
+    assert "skipped" in res.output and "notes.txt" in res.output
+    info = CliRunner().invoke(app, ["info", str(out)])
+    assert info.exit_code == 0, info.output
+    assert "MuPDF warnings" in info.output and "c_truncated.pdf" in info.output and "xref" in info.output
+    assert "b_same_book.pdf: duplicate_input of a_book.pdf" in info.output and "notes.txt" in info.output
+
+
+def test_output_files_follow_the_umask(prefect_harness, tmp_path):
+    import os
+    import stat
+
+    good = next(SAMPLES.glob("*vector*.pdf"))
+    old = os.umask(0o022)
+    try:
+        build([good], tmp_path / "out")
+    finally:
+        os.umask(old)
+    paths = [p for p in (tmp_path / "out").rglob("*")]
+    assert any(p.suffix in (".png", ".jpg") for p in paths) and any(p.name == "records.jsonl" for p in paths)
+    for p in paths:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        assert mode == (0o755 if p.is_dir() else 0o644), (p, oct(mode))
 
 
 def test_cli_exit_code_nonzero_only_when_nothing_processed(prefect_harness, tmp_path):
