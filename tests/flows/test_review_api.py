@@ -17,15 +17,17 @@ from PIL import Image
 
 from flows.overrides import OVERRIDES, read_overrides
 from flows.review import DatasetError, create_app, is_loopback
-from flows.review.app import STATIC
+from flows.review.app import STATIC, age_as_printed, is_decoration, modality_in_words
+from pipeline.demographics import mine_demographics
 from schemas import Record, Settings
+from schemas.records import VQAPair
 from tests.conftest import SAMPLES
 
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def write_dataset(root: Path) -> list[Record]:
-    """A small dataset directory: records.jsonl and its images (no build needed)."""
+def write_dataset(root: Path, extra: list[dict] = ()) -> list[Record]:
+    """A small dataset directory: records.jsonl and its images (no build needed); ``extra``: more record specs."""
     (root / "images").mkdir(parents=True)
     specs = [
         dict(id="r-clin", modality="clinical", modality_confidence=0.9, caption="Fig. 1 Psoriasis, elbow."),
@@ -34,12 +36,13 @@ def write_dataset(root: Path) -> list[Record]:
         dict(id="r-xss", modality="other", modality_confidence=0.7, caption=XSS),
         dict(id="r-rej", modality="pathology", modality_confidence=0.99, kept=False,
              reject_reasons=["low_resolution"], caption="Fig. 4 H&E x400."),
+        *extra,
     ]
     records = []
     for i, s in enumerate(specs):
         r = Record(source_pdf="b.pdf", book_id="b", page=i + 1, bbox=(0, 0, 100, 100), image=f"images/{s['id']}.png",
                    width=300, height=200, **s)
-        Image.new("RGB", (300, 200), (200, 40 * i, 90)).save(root / r.image)
+        Image.new("RGB", (300, 200), (200, 40 * i % 256, 90)).save(root / r.image)
         records.append(r)
     (root / "records.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in records))
     return records
@@ -295,3 +298,179 @@ def test_rebuild_applies_overrides_from_the_cache(sample_build, tmp_path):
             shown.pop(k, None), built.pop(k)
         assert shown == built, rid
     assert m["counts"]["modality"]["pathology"] == sum(r.kept and r.modality == "pathology" for r in rebuilt.values())
+
+
+# ---- what the page shows a curator: decorations, the age as printed, modality evidence in words, VQA ----
+
+MARKUP = "Fig. 2.1 <script>alert(1)</script> Lesion on the arm."
+MARKUP_SUB = '<b>(a)</b> <img src=x onerror="window.__pwned=1"> close-up'
+MARKUP_EVIDENCE = "<svg onload=window.__pwned=1>"
+KID_CAPTION = "Fig. 3 Dermoscopy of a naevus in an 8-month-old boy."
+
+
+def curation_specs() -> list[dict]:
+    """Records beyond the four of :func:`write_dataset`: page furniture, a record with an age in months and VQA
+    pairs, and one with markup in every text field (caption, subcaption, VQA, evidence)."""
+    from pipeline.modality import combine
+
+    kid = mine_demographics(KID_CAPTION)
+    modality, conf, evidence = combine({"clinical": 0.1, "dermoscopy": 0.86, "pathology": 0.02, "other": 0.02},
+                                       KID_CAPTION, 1.0)
+    return [
+        dict(id="r-logo1", kept=False, reject_reasons=["decoration_repeated"]),
+        dict(id="r-logo2", kept=False, reject_reasons=["decoration_repeated", "low_resolution"]),
+        dict(id="r-rule", kept=False, reject_reasons=["decoration_rule"]),
+        dict(id="r-kid", caption=KID_CAPTION, modality=modality, modality_confidence=conf,
+             modality_evidence=evidence, age=kid.age, age_group=kid.age_group, gender=kid.gender,
+             demographics_evidence=kid.evidence,
+             vqa=[VQAPair(question="What imaging technique was used?", answer="Dermoscopy."),
+                  VQAPair(question="How old is the patient?", answer="8 months.")]),
+        dict(id="r-mark", caption=MARKUP, subcaption=MARKUP_SUB, figure_label="Fig. 2.1", panel="a",
+             modality="clinical", modality_confidence=0.8,
+             modality_evidence=["image:clinical=0.80", MARKUP_EVIDENCE, "decided:image"],
+             age=45, age_group="adult", demographics_evidence=["45-year-old", "<i>woman</i>"],
+             vqa=[VQAPair(question="What is <i>shown</i>?", answer="<script>window.__pwned=1</script>A plaque.")]),
+    ]
+
+
+@pytest.fixture
+def curation(tmp_path) -> TestClient:
+    root = tmp_path / "ds"
+    write_dataset(root, extra=curation_specs())
+    return TestClient(create_app(root))
+
+
+def record(**kw) -> Record:
+    return Record(id="x", source_pdf="b.pdf", book_id="b", page=1, bbox=(0, 0, 1, 1), image="images/x.png", **kw)
+
+
+def test_decorations_are_left_out_when_the_page_asks(curation):
+    ids = lambda res: [r["id"] for r in res.json()["records"]]  # noqa: E731
+    every = curation.get("/api/records")  # the API's default shows every record, as before
+    assert every.json()["total"] == 9 and every.json()["hidden_decorations"] == 0
+    assert every.json()["facets"]["reasons"] == {"decoration_repeated": 2, "decoration_rule": 1, "low_resolution": 2}
+    hide = curation.get("/api/records?decorations=hide").json()
+    assert [r["id"] for r in hide["records"]] == ["r-clin", "r-derm", "r-xss", "r-rej", "r-kid", "r-mark"]
+    assert hide["hidden_decorations"] == 3
+    # the counts are those of what the page can show; the decorations of the dataset are counted apart
+    f = hide["facets"]
+    assert (f["records"], f["kept"], f["decorations"]) == (6, 5, 3)
+    assert f["reasons"] == {"low_resolution": 1} and sum(f["modality"].values()) == 6
+    assert ids(curation.get("/api/records?decorations=only")) == ["r-logo1", "r-logo2", "r-rule"]
+    assert curation.get("/api/records?decorations=only").json()["facets"]["reasons"] == {
+        "decoration_repeated": 2, "decoration_rule": 1, "low_resolution": 1}
+    # hidden_decorations counts those the other filters match
+    res = curation.get("/api/records?decorations=hide&q=logo").json()
+    assert (res["total"], res["hidden_decorations"]) == (0, 2)
+    assert curation.get("/api/records?decorations=hide&reason=low_resolution").json()["hidden_decorations"] == 1
+    assert curation.get("/api/records?decorations=maybe").status_code == 422
+    # a logo a curator accepted is a figure again
+    assert curation.post("/api/overrides", json={"record_id": "r-logo1", "decision": "accept"}).status_code == 200
+    hide = curation.get("/api/records?decorations=hide").json()
+    assert "r-logo1" in [r["id"] for r in hide["records"]] and hide["hidden_decorations"] == 2
+    assert is_decoration(record(reject_reasons=["low_resolution", "decoration_small"]))
+    assert not is_decoration(record(reject_reasons=["low_resolution"], overruled_reasons=["decoration_small"]))
+
+
+@pytest.mark.parametrize("caption, printed", [
+    ("An 8-month-old boy with atopic dermatitis.", "8 months"),
+    ("A 45-year-old woman with psoriasis.", "45 years"),
+    ("Lentigo maligna in a woman in her 70s.", "in her 70s"),
+    ("In his early 60s, he noticed a plaque.", "in his early 60s"),
+    ("A 3-week-old infant with a haemangioma.", "3 weeks"),
+    ("A 2-day-old neonate.", "2 days"),
+    ("A 1-year-old girl.", "1 year"),
+    ("An 18-month-old toddler.", "18 months"),
+    ("A 10-year, 8-month-old girl.", "10 years, 8 months"),
+    ("A 20-25-year-old man.", "20–25 years"),
+    ("A sixty-two-year-old man.", "sixty-two years"),
+    ("Male, 15 years old, acne.", "15 years"),
+    ("45M, plaque on the shin.", "45 years"),
+    ("Psoriasis, aged 62.", "62 years"),
+    ("A girl (6 months) with eczema.", "6 months"),
+    ("A newborn with a collodion membrane.", "newborn"),
+])
+def test_age_as_printed_comes_from_the_evidence_span(caption, printed):
+    d = mine_demographics(caption)
+    rec = record(age=d.age, age_group=d.age_group, demographics_evidence=d.evidence)
+    assert age_as_printed(rec) == printed
+
+
+def test_age_as_printed_falls_back_to_the_years():
+    assert age_as_printed(record()) is None
+    assert age_as_printed(record(age=0.67)) == "0.67 years"  # no evidence span
+    assert age_as_printed(record(age=1, demographics_evidence=["boy"])) == "1 year"
+    # a curator's age is not the one the caption printed
+    curated = record(age=70, curated=["age"], demographics_evidence=["curator:age=70", "45-year-old", "woman"])
+    assert age_as_printed(curated) == "70 years"
+    # a span whose age is not the record's (another patient's) is not used
+    assert age_as_printed(record(age=45, demographics_evidence=["8-month-old"])) == "45 years"
+
+
+@pytest.mark.parametrize("probs, caption, words", [
+    ({"clinical": 0.86, "dermoscopy": 0.1, "pathology": 0.02, "other": 0.02}, "Psoriasis.",
+     "image looks clinical 0.86; the caption names no modality"),
+    ({"clinical": 0.1, "dermoscopy": 0.86, "pathology": 0.02, "other": 0.02}, "Dermoscopy of a naevus.",
+     "caption says 'dermoscopy'; image looks dermoscopic 0.86"),
+    ({"clinical": 0.91, "dermoscopy": 0.05, "pathology": 0.02, "other": 0.02}, "H&E, x400.",
+     "caption says 'h&e', 'x400' (pathology), overruling the image (looks clinical 0.91)"),
+    ({"clinical": 0.95, "dermoscopy": 0.03, "pathology": 0.01, "other": 0.01}, "Lesion, confirmed by biopsy.",
+     "image looks clinical 0.95, keeping its class against the caption: 'biopsy' (pathology)"),
+    ({"clinical": 0.91, "dermoscopy": 0.05, "pathology": 0.02, "other": 0.02}, "Plaque on the arm; biopsy.",
+     "image looks clinical 0.91, keeping its class against the caption: 'biopsy' (pathology); "
+     "the caption says 'on the arm' too"),
+    ({"clinical": 0.2, "dermoscopy": 0.1, "pathology": 0.1, "other": 0.6}, "Schematic.",
+     "caption says 'schematic'; image looks like a drawing or chart 0.60"),
+    ({"clinical": 0.5, "dermoscopy": 0.3, "pathology": 0.1, "other": 0.1}, "Dermoscopy and histology.",
+     "caption says 'dermoscopy' (dermoscopy), overruling the image (looks clinical 0.50); "
+     "it also says 'histology' (pathology)"),
+])
+def test_modality_in_words_reads_the_stage_evidence(probs, caption, words):
+    from pipeline.modality import combine
+
+    modality, conf, evidence = combine(probs, caption, 1.0)
+    assert modality_in_words(record(modality=modality, modality_confidence=conf, modality_evidence=evidence)) == words
+
+
+def test_modality_in_words_other_forms():
+    assert modality_in_words(record(modality_evidence=["error:UnidentifiedImageError"])) == (
+        "the image could not be read (UnidentifiedImageError)")
+    curated = record(modality="dermoscopy", modality_confidence=1.0, curated=["modality"], modality_evidence=[
+        "curator:dermoscopy (was pathology at 0.53)", "image:clinical=0.91", "caption:pathology+4:h&e,x400",
+        "decided:caption"])
+    assert modality_in_words(curated) == ("a curator set dermoscopy (was pathology at 0.53); before that, caption says "
+                                          "'h&e', 'x400' (pathology), overruling the image (looks clinical 0.91)")
+    assert modality_in_words(record()) == "no modality evidence"
+    assert modality_in_words(record(modality_evidence=["image:clinical=0.80", "odd line", "decided:image"])) == (
+        "image looks clinical 0.80; the caption names no modality; odd line")  # unknown lines stay as they are
+
+
+def test_records_carry_the_age_as_printed_the_evidence_in_words_and_vqa_when_single(curation):
+    listed = {r["id"]: r for r in curation.get("/api/records").json()["records"]}
+    kid = listed["r-kid"]
+    assert (kid["age"], kid["age_printed"]) == (0.67, "8 months")
+    assert kid["modality_explained"] == "caption says 'dermoscopy'; image looks dermoscopic 0.86"
+    assert listed["r-clin"]["age_printed"] is None
+    assert all("vqa" not in r for r in listed.values())
+    single = curation.get("/api/records/r-kid").json()
+    assert single["vqa"] == [{"question": "What imaging technique was used?", "answer": "Dermoscopy."},
+                             {"question": "How old is the patient?", "answer": "8 months."}]
+    assert (single["age_printed"], single["modality_explained"]) == (kid["age_printed"], kid["modality_explained"])
+    # the answer to a correction carries them too, from the new state
+    res = curation.post("/api/overrides", json={"record_id": "r-kid", "age": 1.5}).json()["record"]
+    assert res["age_printed"] == "1.5 years" and res["vqa"] == single["vqa"]
+    # /api/state stays what records.jsonl holds
+    assert all("age_printed" not in r for r in curation.get("/api/state").json()["records"])
+
+
+def test_markup_in_any_text_field_is_returned_verbatim_as_data(curation):
+    rec = curation.get("/api/records/r-mark").json()
+    assert (rec["caption"], rec["subcaption"]) == (MARKUP, MARKUP_SUB)
+    assert rec["vqa"] == [{"question": "What is <i>shown</i>?", "answer": "<script>window.__pwned=1</script>A plaque."}]
+    assert rec["modality_explained"] == f"image looks clinical 0.80; the caption names no modality; {MARKUP_EVIDENCE}"
+    assert rec["demographics_evidence"] == ["45-year-old", "<i>woman</i>"] and rec["age_printed"] == "45 years"
+    listed = curation.get("/api/records?q=script").json()["records"]
+    assert [r["id"] for r in listed] == ["r-mark"] and listed[0]["caption"] == MARKUP
+    raw = curation.get("/api/records/r-mark")
+    assert raw.headers["content-type"] == "application/json" and "script-src 'self'" in raw.headers[
+        "content-security-policy"]

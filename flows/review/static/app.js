@@ -1,13 +1,15 @@
 // mmskin review: the curation page. Plain DOM code, no libraries.
-// Text from the PDFs (captions, ids, reasons, evidence) is only ever put into the page with textContent,
-// option values or data attributes: never parsed as HTML.
+// Text from the PDFs (captions, ids, reasons, evidence, VQA pairs) is only ever put into the page with
+// textContent, title, option values or data attributes: never parsed as HTML.
 "use strict";
 
 const FILTERS = ["modality", "reason", "needs_review", "kept", "curated", "q"];
 const MODALITY_KEYS = { c: "clinical", d: "dermoscopy", p: "pathology", o: "other" };
 const GENDER_KEYS = { m: "male", f: "female", u: null };
 
-const state = { records: [], total: 0, offset: 0, limit: 0, sel: -1, facets: null, loading: false };
+// full: id -> the record with its VQA pairs (the list leaves them out), fetched when the record is shown
+const state = { records: [], total: 0, offset: 0, limit: 0, sel: -1, facets: null, loading: false, hidden: 0,
+  full: new Map(), pending: new Set(), seq: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,6 +32,10 @@ function exportedText(rec) {
   return rec.subcaption !== null && rec.subcaption !== undefined ? rec.subcaption : rec.caption;
 }
 
+function ageTitle(rec) {
+  return rec.age === null || rec.age === undefined ? "" : rec.age + " years";
+}
+
 function status(msg, isError) {
   const s = $("status");
   s.textContent = msg;
@@ -49,6 +55,7 @@ function readUrl() {
     }
     input.value = v;
   }
+  $("f-decorations").checked = params.get("decorations") === "show";
   state.offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
 }
 
@@ -58,6 +65,7 @@ function writeUrl() {
     const v = $("f-" + f).value;
     if (v) params.set(f, v);
   }
+  if ($("f-decorations").checked) params.set("decorations", "show");
   if (state.offset) params.set("offset", String(state.offset));
   const sel = state.records[state.sel];
   const qs = params.toString();
@@ -85,36 +93,50 @@ async function api(path, options) {
   return body;
 }
 
-async function load(selectId) {
+// the filters as the list endpoint takes them; decorations (page furniture) are hidden unless asked for
+function filterParams() {
   const params = new URLSearchParams();
   for (const f of FILTERS) {
     const v = $("f-" + f).value;
     if (v) params.set(f, v);
   }
+  params.set("decorations", $("f-decorations").checked ? "show" : "hide");
+  return params;
+}
+
+// a load answered after a later one started (quick filter changes, h) is dropped: the page shows the last asked
+async function load(selectId) {
+  const params = filterParams();
   params.set("offset", String(state.offset));
+  const seq = ++state.seq;
   state.loading = true;
   document.body.dataset.ready = "0";
   try {
     const data = await api("/api/records?" + params.toString());
+    if (seq !== state.seq) return;
     state.records = data.records;
     state.total = data.total;
     state.limit = data.limit;
     state.facets = data.facets;
+    state.hidden = data.hidden_decorations || 0;
+    state.full.clear();
     if (state.offset > 0 && state.offset >= state.total) {
       state.offset = 0;
       return load(selectId);
     }
-    renderFacets(data.facets, data.overrides);
+    renderFacets(data.facets, data.overrides, state.hidden);
     renderGrid();
     let idx = selectId ? state.records.findIndex((r) => r.id === selectId) : -1;
     if (idx < 0 && state.records.length) idx = 0;
     select(idx);
     status("");
   } catch (e) {
-    status("could not load records: " + e.message, true);
+    if (seq === state.seq) status("could not load records: " + e.message, true);
   } finally {
-    state.loading = false;
-    document.body.dataset.ready = "1";
+    if (seq === state.seq) {
+      state.loading = false;
+      document.body.dataset.ready = "1";
+    }
   }
 }
 
@@ -125,7 +147,7 @@ async function send(change) {
   try {
     const data = await api("/api/overrides", { method: "POST", body: JSON.stringify(body) });
     const updated = data.record;
-    delete updated.vqa;
+    state.full.set(updated.id, updated);
     state.records[state.sel] = updated;
     replaceCard(state.sel);
     renderDetail();
@@ -139,15 +161,31 @@ async function send(change) {
 
 async function refreshCounts() {
   try {
-    const data = await api("/api/records?limit=1");
-    renderFacets(data.facets, data.overrides);
+    const params = filterParams();
+    params.set("limit", "1");
+    const data = await api("/api/records?" + params.toString());
+    renderFacets(data.facets, data.overrides, data.hidden_decorations || 0);
   } catch (e) {
     // the counts wait for the next load
   }
 }
 
 // ---- rendering ----
-function renderFacets(f, overrides) {
+async function loadFull(id) {
+  if (state.pending.has(id)) return;
+  state.pending.add(id);
+  try {
+    state.full.set(id, await api("/api/records/" + encodeURIComponent(id)));
+  } catch (e) {
+    state.full.set(id, { failed: e.message }); // shown as such; the next load tries again
+  } finally {
+    state.pending.delete(id);
+  }
+  const rec = state.records[state.sel];
+  if (rec && rec.id === id) renderVqa(rec);
+}
+
+function renderFacets(f, overrides, hidden) {
   const reason = $("f-reason");
   const current = reason.value;
   while (reason.options.length > 2) reason.remove(2);
@@ -162,8 +200,11 @@ function renderFacets(f, overrides) {
   const parts = [
     f.records + " records", f.kept + " kept", f.needs_review + " need review", f.curated + " curated",
   ];
+  const showing = $("f-decorations").checked;
+  if (!showing && f.decorations) parts.push(f.decorations + " decorations hidden");
   if (overrides && overrides.dropped) parts.push(overrides.dropped + " override lines not applied");
   $("counts").textContent = parts.join(" · ");
+  $("decorations-count").textContent = showing ? "(" + f.decorations + ")" : "(" + (hidden || 0) + " hidden)";
   const end = Math.min(state.offset + state.records.length, state.total);
   $("range").textContent = state.total ? state.offset + 1 + "–" + end + " of " + state.total : "no records match";
   $("prev-page").disabled = state.offset <= 0;
@@ -185,11 +226,18 @@ function card(rec, i) {
   const meta = el("div", "meta");
   const mod = el("span", "modality " + rec.modality, rec.modality);
   mod.dataset.field = "modality";
+  mod.title = rec.modality_explained || "";
   meta.appendChild(mod);
   meta.appendChild(el("span", "conf", Number(rec.modality_confidence).toFixed(2)));
-  const demo = el("span", "demo", (rec.age === null ? "age ?" : rec.age + " y") + " · " + (rec.gender || "gender ?"));
+  const demo = el("span", "demo");
   demo.dataset.field = "demographics";
+  const age = el("span", "age", rec.age === null ? "age ?" : rec.age_printed || rec.age + " years");
+  age.dataset.field = "age";
+  age.title = ageTitle(rec);
+  demo.appendChild(age);
+  demo.appendChild(document.createTextNode(" · " + (rec.gender || "gender ?")));
   meta.appendChild(demo);
+  if (rec.reject_reasons.some((r) => r.startsWith("decoration_"))) c.classList.add("decoration");
   if (rec.needs_review) meta.appendChild(el("span", "badge review", "needs review"));
   if (rec.curated && rec.curated.length) meta.appendChild(el("span", "badge curated", "curated"));
   c.appendChild(meta);
@@ -252,7 +300,10 @@ function renderDetail() {
     b.classList.toggle("active", b.dataset.modality === rec.modality);
   }
   $("d-modality").textContent = rec.modality + " " + Number(rec.modality_confidence).toFixed(2);
-  $("d-modality-evidence").textContent = (rec.modality_evidence || []).join("; ");
+  $("d-modality-evidence").textContent = rec.modality_explained || "";
+  $("d-modality-evidence").title = (rec.modality_evidence || []).join("; ");
+  $("d-age-printed").textContent = rec.age === null ? "unknown" : rec.age_printed || rec.age + " years";
+  $("d-age-printed").title = ageTitle(rec);
   if (document.activeElement !== $("d-age")) $("d-age").value = rec.age === null ? "" : String(rec.age);
   $("d-gender").value = rec.gender || "";
   $("d-demographics").textContent = (rec.age_group ? "age group " + rec.age_group + "; " : "") +
@@ -260,6 +311,55 @@ function renderDetail() {
   if (document.activeElement !== $("d-caption")) $("d-caption").value = exportedText(rec) || "";
   $("d-figure-caption").textContent = rec.subcaption !== null ? rec.caption : "";
   $("d-figure-caption").parentElement.hidden = rec.subcaption === null;
+  renderVqa(rec);
+}
+
+function renderVqa(rec) {
+  const list = $("d-vqa");
+  clear(list);
+  const full = state.full.get(rec.id);
+  if (!full) {
+    $("d-vqa-count").textContent = "";
+    $("d-vqa-note").textContent = "loading…";
+    loadFull(rec.id);
+    return;
+  }
+  if (full.failed) {
+    $("d-vqa-count").textContent = "";
+    $("d-vqa-note").textContent = "could not load the VQA pairs: " + full.failed;
+    return;
+  }
+  const pairs = full.vqa || [];
+  for (const pair of pairs) {
+    const li = el("li", "qa");
+    const kind = pair.kind || pair.type;
+    if (kind) li.appendChild(el("span", "badge kind", kind));
+    const q = el("p", "q", pair.question);
+    q.dataset.field = "question";
+    const a = el("p", "a", pair.answer);
+    a.dataset.field = "answer";
+    li.appendChild(q);
+    li.appendChild(a);
+    list.appendChild(li);
+  }
+  $("d-vqa-count").textContent = "(" + pairs.length + ")";
+  const notes = [];
+  if (!pairs.length) notes.push(full.vqa_error ? "no VQA: " + full.vqa_error : "no VQA pairs");
+  const rejected = (full.vqa_rejected || []).length;
+  if (rejected) notes.push(rejected + " generated pair" + (rejected === 1 ? "" : "s") + " rejected by the guard");
+  $("d-vqa-note").textContent = notes.join("; ");
+}
+
+function selectedId() {
+  const rec = state.records[state.sel];
+  return rec ? rec.id : undefined;
+}
+
+// showing or hiding decorations keeps the selected record selected when it is still in the list
+function toggleDecorations() {
+  $("f-decorations").checked = !$("f-decorations").checked;
+  state.offset = 0;
+  load(selectedId());
 }
 
 // ---- actions ----
@@ -337,6 +437,7 @@ function onKey(e) {
   else if (k === "e") { if (state.records[state.sel]) $("d-caption").focus(); }
   else if (k === "y") { if (state.records[state.sel]) { $("d-age").focus(); $("d-age").select(); } }
   else if (k === "/") $("f-q").focus();
+  else if (k === "h") toggleDecorations();
   else if (k === "?") toggleHelp();
   else return;
   e.preventDefault();
@@ -355,6 +456,11 @@ function init() {
       else { input.blur(); load(); }
     });
   }
+  $("f-decorations").addEventListener("change", () => {
+    state.offset = 0;
+    $("f-decorations").blur();
+    load(selectedId());
+  });
   $("filters").addEventListener("submit", (e) => e.preventDefault());
   $("prev-page").addEventListener("click", () => page(-1));
   $("next-page").addEventListener("click", () => page(1));
