@@ -2,7 +2,11 @@
 
 Per book: figure precision/recall/F1 at IoU >= 0.5 (one-to-one matching by IoU), caption accuracy among
 matched figures (normalised text similarity >= 0.9, see ``caption_matches``), and pair F1 (a predicted figure
-counts when its box matches AND its caption is right).
+counts when its box matches AND its caption is right). Crops: the mean IoU of the matched figures, how many
+have IoU >= 0.9 (tight), and how many take in a neighbour (cover a fifth or more of another truth figure on
+the page, however well they match their own). Truth pictures without a caption in a format that has captions
+(docling's logos and icons) are scored for detection only, apart: found when any record, kept or rejected as
+not a figure, covers one at IoU >= 0.5; a prediction on one is no false positive.
 
 Predicted figures are built from records.jsonl: records sharing a ``figure_id`` form one figure (their boxes
 united); records rejected only as "not a figure" (decorations, uncaptioned vector clusters) are not
@@ -16,8 +20,8 @@ Ground truth is read from four formats, told apart by their content (``truth_for
 - ``docling``: a DoclingDocument (docling's regression groundtruth). Every ``pictures[i]`` is a truth figure
   (logos included): ``prov[0]`` gives page_no and a bbox whose ``coord_origin`` BOTTOMLEFT is flipped with the
   page height from ``pages``; the caption is the referenced ``texts[j].text`` joined by spaces (docling keeps
-  the label: "Figure 7-26. Self-locking nuts."; a picture without captions has caption ""). PDF name = file
-  stem + ".pdf".
+  the label: "Figure 7-26. Self-locking nuts."; a picture without captions has caption "" and is scored for
+  detection only). PDF name = file stem + ".pdf".
 - ``jbc``: the sciint JBC annotation (``{"PDF-00001": {"pdf-figures": {"fig1": {"bbox-loc": {p, x0, y0, x1,
   y1}, "caption-txt": ...}}}}``). Boxes are already PDF points, top-left origin, in PyMuPDF's ``page.rect``
   frame (checked on PDF-00001_roy_2014.pdf by drawing them: they sit ~13 pt outside the embedded images on
@@ -54,6 +58,8 @@ NOT_A_FIGURE = {
 }
 
 IOU_MIN = 0.5
+IOU_TIGHT = 0.9  # a crop this close to its truth box is tight
+NEIGHBOUR_SHARE = 0.2  # a crop that covers this share of another truth figure's area takes in a neighbour
 CAPTION_SIM_MIN = 0.9
 COCO_DPI = 72.0  # PubLayNet page images are PMC pages rendered at about 72 dpi (612x792 px for US Letter)
 
@@ -70,6 +76,9 @@ class TruthFigure:
     page: int
     bbox: tuple[float, float, float, float]
     caption: str | None = None  # None: the format has no captions (PubLayNet)
+    # a truth picture without a caption in a format that has captions (docling's logos and icons): scored for
+    # detection only (any record, kept or rejected, covers it), apart from the captioned figures
+    detection_only: bool = False
 
 
 @dataclass
@@ -93,6 +102,15 @@ class BookScore:
     caption_accuracy: float | None
     pair_f1: float | None
     caption_ok: int | None = None  # matched figures whose caption is right (None: no caption truth)
+    mean_iou: float | None = None  # of the matched figures' crops with their truth boxes
+    tight: int = 0  # matched figures whose crop has IoU >= IOU_TIGHT with the truth box
+    neighbour_crops: int = 0  # matched crops that take in another truth figure (NEIGHBOUR_SHARE of its area)
+    detection_only: int = 0  # caption-less truth pictures, scored apart
+    detection_only_found: int = 0  # ... that a record (kept or rejected) covers at IoU >= IOU_MIN
+
+    @property
+    def tight_share(self) -> float | None:
+        return round(self.tight / self.matched, 4) if self.matched else None
 
 
 # ---------------------------------------------------------------- text and boxes
@@ -227,12 +245,66 @@ def has_caption_truth(truth: list[TruthFigure]) -> bool:
     return any(t.caption is not None for t in truth)
 
 
-def score_book(book: str, truth: list[TruthFigure], pred: list[PredFigure]) -> BookScore:
-    matches = match_figures(truth, pred)
+def covered(box, page: int, others: list[TruthFigure | PredFigure]) -> list[int]:
+    """Indexes of ``others`` on ``page`` of whose area the box covers at least NEIGHBOUR_SHARE."""
+    out = []
+    for k, o in enumerate(others):
+        if o.page != page:
+            continue
+        ix = max(0.0, min(box[2], o.bbox[2]) - max(box[0], o.bbox[0]))
+        iy = max(0.0, min(box[3], o.bbox[3]) - max(box[1], o.bbox[1]))
+        area = (o.bbox[2] - o.bbox[0]) * (o.bbox[3] - o.bbox[1])
+        if area > 0 and ix * iy >= NEIGHBOUR_SHARE * area:
+            out.append(k)
+    return out
+
+
+@dataclass
+class Matching:
+    """How one book's predictions meet its truth: captioned truth figures matched one to one; predictions
+    matching a caption-less (detection-only) truth picture are neither hits nor false positives."""
+
+    truth: list[TruthFigure]  # captioned (scored) truth figures
+    detection_only: list[TruthFigure]
+    pred: list[PredFigure]  # predictions scored against ``truth``
+    pairs: list[tuple[int, int]]
+    ious: np.ndarray  # truth x pred
+
+
+def match_book(truth: list[TruthFigure], pred: list[PredFigure]) -> Matching:
+    scored = [t for t in truth if not t.detection_only]
+    detect = [t for t in truth if t.detection_only]
+    pairs = match_figures(scored, pred)
+    matched_p = {j for _, j in pairs}
+    # an unmatched prediction on a caption-less truth picture is not a false positive: it is that picture
+    extra = {j for j in range(len(pred)) if j not in matched_p and any(
+        t.page == pred[j].page and iou(t.bbox, pred[j].bbox) >= IOU_MIN for t in detect)}
+    keep = [j for j in range(len(pred)) if j not in extra]
+    renumber = {j: k for k, j in enumerate(keep)}
+    kept = [pred[j] for j in keep]
+    pairs = [(i, renumber[j]) for i, j in pairs]
+    return Matching(truth=scored, detection_only=detect, pred=kept, pairs=pairs, ious=iou_matrix(scored, kept))
+
+
+def score_book(book: str, truth: list[TruthFigure], pred: list[PredFigure],
+               rejected: list[PredFigure] | None = None) -> BookScore:
+    """Scores of one book. ``rejected``: regions rejected as not a figure (``not_a_figure``): with the
+    predictions, they count as covering a caption-less truth picture."""
+    mt = match_book(truth, pred)
     caption_ok = None
-    if has_caption_truth(truth):
-        caption_ok = sum(1 for i, j in matches if caption_matches(truth[i].caption or "", pred[j].caption))
-    return score_counts(book, len(truth), len(pred), len(matches), caption_ok)
+    if has_caption_truth(mt.truth):
+        caption_ok = sum(1 for i, j in mt.pairs if caption_matches(mt.truth[i].caption or "", mt.pred[j].caption))
+    score = score_counts(book, len(mt.truth), len(mt.pred), len(mt.pairs), caption_ok)
+    ious = [float(mt.ious[i, j]) for i, j in mt.pairs]
+    score.mean_iou = round(sum(ious) / len(ious), 4) if ious else None
+    score.tight = sum(v >= IOU_TIGHT for v in ious)
+    score.neighbour_crops = sum(1 for i, j in mt.pairs
+                                if [k for k in covered(mt.pred[j].bbox, mt.pred[j].page, mt.truth) if k != i])
+    everything = pred + (rejected or [])
+    score.detection_only = len(mt.detection_only)
+    score.detection_only_found = sum(1 for t in mt.detection_only if any(
+        p.page == t.page and iou(t.bbox, p.bbox) >= IOU_MIN for p in everything))
+    return score
 
 
 def total_score(scores: list[BookScore], name: str = "ALL") -> BookScore:
@@ -246,6 +318,11 @@ def total_score(scores: list[BookScore], name: str = "ALL") -> BookScore:
         cap = score_counts(name, sum(s.n_truth for s in with_captions), sum(s.n_pred for s in with_captions),
                            sum(s.matched for s in with_captions), caption_ok)
         total.caption_accuracy, total.pair_f1, total.caption_ok = cap.caption_accuracy, cap.pair_f1, caption_ok
+    with_iou = [s for s in scores if s.mean_iou is not None]
+    if with_iou:
+        total.mean_iou = round(sum(s.mean_iou * s.matched for s in with_iou) / sum(s.matched for s in with_iou), 4)
+    for k in ("tight", "neighbour_crops", "detection_only", "detection_only_found"):
+        setattr(total, k, sum(getattr(s, k) for s in scores))
     return total
 
 
@@ -279,14 +356,16 @@ def rejected_as(ious: np.ndarray, rejected: list[PredFigure]) -> str:
 def figure_misses(
     book: str, truth: list[TruthFigure], pred: list[PredFigure], rejected: list[PredFigure] | None = None
 ) -> list[str]:
-    """One line per unmatched truth figure, unmatched predicted figure and matched figure with a wrong
-    caption, each with the page, the box(es), the captions and the best IoU found on that page. A missed
-    truth figure that a region in ``rejected`` (``not_a_figure``) covers says which, and why."""
+    """One line per unmatched truth figure, unmatched predicted figure, matched figure with a wrong caption,
+    and matched crop that takes in a neighbouring truth figure, each with the page, the box(es), the captions
+    and the best IoU found on that page. A missed truth figure that a region in ``rejected`` (``not_a_figure``)
+    covers says which, and why. Caption-less truth pictures (detection only) are listed when nothing covers them."""
     rejected = rejected or []
-    matches = match_figures(truth, pred)
-    m = iou_matrix(truth, pred)
+    everything = pred + rejected  # what may cover a caption-less truth picture
+    mt = match_book(truth, pred)
+    truth, pred, m = mt.truth, mt.pred, mt.ious
     r = iou_matrix(truth, rejected)
-    matched_t, matched_p = {i for i, _ in matches}, {j for _, j in matches}
+    matched_t, matched_p = {i for i, _ in mt.pairs}, {j for _, j in mt.pairs}
     lines = [
         f"{book} p{t.page}: truth figure {box_str(t.bbox)} {short(t.caption)} missed "
         f"({best_overlap(m[i], pred, 'pred')}{rejected_as(r[i], rejected)})"
@@ -297,13 +376,24 @@ def figure_misses(
         f"({best_overlap(m[:, j], truth, 'truth')}; records {','.join(p.record_ids)})"
         for j, p in enumerate(pred) if j not in matched_p
     ]
-    for i, j in matches:
+    for i, j in mt.pairs:
         t, p = truth[i], pred[j]
         if t.caption is not None and not caption_matches(t.caption, p.caption):
             lines.append(
                 f"{book} p{t.page}: caption wrong for {box_str(t.bbox)} (IoU {m[i, j]:.2f}, similarity "
                 f"{caption_similarity(t.caption, p.caption):.2f}): truth {short(t.caption)} vs predicted {short(p.caption)}"
             )
+        for k in covered(p.bbox, p.page, truth):
+            if k != i:
+                lines.append(
+                    f"{book} p{t.page}: crop {box_str(p.bbox)} of truth figure {box_str(t.bbox)} (IoU {m[i, j]:.2f}) "
+                    f"takes in its neighbour {box_str(truth[k].bbox)} {short(truth[k].caption, 40)}"
+                )
+    for t in mt.detection_only:
+        if not any(p.page == t.page and iou(t.bbox, p.bbox) >= IOU_MIN for p in everything):
+            ious = np.array([iou(t.bbox, p.bbox) if p.page == t.page else 0.0 for p in everything])
+            lines.append(f"{book} p{t.page}: caption-less truth picture {box_str(t.bbox)} (detection only) not "
+                         f"covered by any record ({best_overlap(ious, everything, 'record')})")
     return lines
 
 
@@ -356,7 +446,8 @@ def read_docling_truth(doc: dict, path: Path) -> dict[str, list[TruthFigure]]:
         prov = pic["prov"][0]
         page = int(prov["page_no"])
         bbox = docling_bbox_topleft(prov["bbox"], docling_page_height(doc, page))
-        figs.append(TruthFigure(page=page, bbox=bbox, caption=docling_caption(doc, pic)))
+        caption = docling_caption(doc, pic)
+        figs.append(TruthFigure(page=page, bbox=bbox, caption=caption, detection_only=not caption))
     return {path.stem + ".pdf": figs}
 
 
@@ -485,8 +576,10 @@ def unbuilt_books(truth: Path, records_path: Path) -> list[str]:
 
 
 def evaluate(truth: Path, records_path: Path) -> list[BookScore]:
-    preds = predicted_figures(read_records(records_path))
-    return [score_book(pdf, figs, preds.get(pdf, [])) for pdf, figs in scored_truth(truth, records_path).items()]
+    records = read_records(records_path)
+    preds, rejected = predicted_figures(records), not_a_figure(records)
+    return [score_book(pdf, figs, preds.get(pdf, []), rejected.get(pdf, []))
+            for pdf, figs in scored_truth(truth, records_path).items()]
 
 
 def evaluate_misses(truth: Path, records_path: Path) -> list[str]:
@@ -499,4 +592,4 @@ def evaluate_misses(truth: Path, records_path: Path) -> list[str]:
 
 
 def scores_table(scores: list[BookScore]) -> list[dict]:
-    return [asdict(s) for s in scores]
+    return [{**asdict(s), "tight_share": s.tight_share} for s in scores]

@@ -424,14 +424,18 @@ def eval_extraction(
 
 
 def _print_scores(scores) -> None:
-    t = Table(title="extraction")
-    cols = ["book", "truth", "pred", "matched", "P", "R", "F1", "caption acc", "pair F1"]
+    t = Table(title="extraction (captioned truth figures; crops of the matched ones; caption-less pictures apart)")
+    cols = ["book", "truth", "pred", "matched", "P", "R", "F1", "caption acc", "pair F1", "mean IoU", "IoU>=0.9",
+            "takes in neighbour", "caption-less found"]
     for c in cols:
         t.add_column(c, no_wrap=c == "book")
     for s in scores:
         t.add_row(s.book, str(s.n_truth), str(s.n_pred), str(s.matched), f"{s.precision:.3f}", f"{s.recall:.3f}",
                   f"{s.f1:.3f}", "-" if s.caption_accuracy is None else f"{s.caption_accuracy:.3f}",
-                  "-" if s.pair_f1 is None else f"{s.pair_f1:.3f}")
+                  "-" if s.pair_f1 is None else f"{s.pair_f1:.3f}",
+                  "-" if s.mean_iou is None else f"{s.mean_iou:.3f}",
+                  "-" if s.tight_share is None else f"{s.tight_share:.3f} ({s.tight})", str(s.neighbour_crops),
+                  f"{s.detection_only_found}/{s.detection_only}" if s.detection_only else "-")
     out_console.print(t)
 
 

@@ -38,7 +38,8 @@ from tests.conftest import REPO, SAMPLES, shared_path
 
 
 def docling_doc(page_height: float = 800.0) -> dict:
-    """A minimal DoclingDocument: two pictures on page 1 (one captioned, BOTTOMLEFT), one on page 2 (TOPLEFT)."""
+    """A minimal DoclingDocument: two pictures on page 1 (one captioned, BOTTOMLEFT; a caption-less logo), one
+    captioned on page 2 (TOPLEFT)."""
     return {
         "schema_name": "DoclingDocument",
         "version": "1.0.0",
@@ -46,13 +47,14 @@ def docling_doc(page_height: float = 800.0) -> dict:
         "texts": [
             {"self_ref": "#/texts/0", "label": "text", "text": "Body text."},
             {"self_ref": "#/texts/1", "label": "caption", "text": "Figure 1: A plaque on the elbow."},
+            {"self_ref": "#/texts/2", "label": "caption", "text": "Figure 2: Lichen planus on the wrist."},
         ],
         "pictures": [
             {"self_ref": "#/pictures/0", "captions": [{"$ref": "#/texts/1"}],
              "prov": [{"page_no": 1, "bbox": {"l": 100, "t": 700, "r": 300, "b": 500, "coord_origin": "BOTTOMLEFT"}}]},
             {"self_ref": "#/pictures/1", "captions": [],
              "prov": [{"page_no": 1, "bbox": {"l": 10, "t": 790, "r": 60, "b": 770, "coord_origin": "BOTTOMLEFT"}}]},
-            {"self_ref": "#/pictures/2", "captions": [],
+            {"self_ref": "#/pictures/2", "captions": [{"$ref": "#/texts/2"}],
              "prov": [{"page_no": 2, "bbox": {"l": 50, "t": 100, "r": 150, "b": 200, "coord_origin": "TOPLEFT"}}]},
         ],
         "pages": {"1": {"page_no": 1, "size": {"width": 600.0, "height": page_height}},
@@ -103,8 +105,8 @@ def test_docling_boxes_flip_to_top_left_and_captions_resolve(tmp_path):
     assert list(truth) == ["tiny.pdf"]
     figs = truth["tiny.pdf"]
     assert figs[0] == TruthFigure(page=1, bbox=(100.0, 100.0, 300.0, 300.0), caption="Figure 1: A plaque on the elbow.")
-    assert figs[1] == TruthFigure(page=1, bbox=(10.0, 10.0, 60.0, 30.0), caption="")
-    assert figs[2] == TruthFigure(page=2, bbox=(50.0, 100.0, 150.0, 200.0), caption="")
+    assert figs[1] == TruthFigure(page=1, bbox=(10.0, 10.0, 60.0, 30.0), caption="", detection_only=True)
+    assert figs[2] == TruthFigure(page=2, bbox=(50.0, 100.0, 150.0, 200.0), caption="Figure 2: Lichen planus on the wrist.")
 
 
 def test_docling_scoring_counts_boxes_and_captions(tmp_path):
@@ -116,16 +118,59 @@ def test_docling_scoring_counts_boxes_and_captions(tmp_path):
         record("tiny.pdf", 1, (400, 400, 500, 500), reasons=["no_caption"]),  # a prediction, unmatched
     ])
     (score,) = evaluate(truth, records)
-    assert (score.n_truth, score.n_pred, score.matched) == (3, 3, 2)
-    assert score.precision == pytest.approx(2 / 3, abs=1e-4) and score.recall == pytest.approx(2 / 3, abs=1e-4)
+    # the caption-less logo is scored apart, for detection only: the rejected decoration covers it
+    assert (score.n_truth, score.n_pred, score.matched) == (2, 3, 2)
+    assert (score.detection_only, score.detection_only_found) == (1, 1)
+    assert score.precision == pytest.approx(2 / 3, abs=1e-4) and score.recall == 1.0
     assert score.caption_accuracy == 0.5
-    assert score.pair_f1 == pytest.approx(1 / 3, abs=1e-4)
+    assert score.pair_f1 == pytest.approx(0.4, abs=1e-4)  # P 1/3, R 1/2
     misses = evaluate_misses(truth, records)
-    assert len(misses) == 3
-    (logo,) = [m for m in misses if "truth figure [10, 10, 60, 30]" in m]
-    assert "missed" in logo and "rejected as not a figure: decoration_small (IoU 1.00" in logo
+    assert len(misses) == 2
+    assert not any("[10, 10, 60, 30]" in m for m in misses)
     assert any("predicted figure [400, 400, 500, 500]" in m and "rejected" not in m for m in misses)
     assert any("caption wrong" in m and "p2" in m for m in misses)
+
+
+def test_caption_less_pictures_are_detection_only_and_a_prediction_on_one_is_no_false_positive(tmp_path):
+    truth = write_json(tmp_path / "tiny.json", docling_doc())
+    records = write_records(tmp_path / "records.jsonl", [
+        record("tiny.pdf", 1, (102, 98, 300, 302), "Figure 1: A plaque on the elbow."),
+        record("tiny.pdf", 2, (50, 100, 150, 200), "Figure 2: Lichen planus on the wrist."),
+        record("tiny.pdf", 1, (11, 10, 60, 30), reasons=["no_caption"]),  # kept as a prediction, on the logo
+    ])
+    (score,) = evaluate(truth, records)
+    assert (score.n_truth, score.n_pred, score.matched, score.pair_f1) == (2, 2, 2, 1.0)
+    assert (score.detection_only, score.detection_only_found) == (1, 1)
+    assert evaluate_misses(truth, records) == []
+    # with nothing on the logo it is a detection-only miss, listed, and the captioned scores do not move
+    write_records(tmp_path / "records.jsonl", [
+        record("tiny.pdf", 1, (102, 98, 300, 302), "Figure 1: A plaque on the elbow."),
+        record("tiny.pdf", 2, (50, 100, 150, 200), "Figure 2: Lichen planus on the wrist."),
+    ])
+    (score,) = evaluate(truth, records)
+    assert (score.n_truth, score.n_pred, score.pair_f1, score.detection_only_found) == (2, 2, 1.0, 0)
+    (line,) = evaluate_misses(truth, records)
+    assert "caption-less truth picture [10, 10, 60, 30]" in line and "not covered" in line
+
+
+def test_crop_iou_tight_share_and_crops_that_take_in_a_neighbour():
+    a = TruthFigure(page=1, bbox=(50.0, 50.0, 250.0, 250.0), caption="Fig. 1 A")
+    b = TruthFigure(page=1, bbox=(260.0, 50.0, 460.0, 250.0), caption="Fig. 2 B")
+    c = TruthFigure(page=2, bbox=(50.0, 50.0, 250.0, 250.0), caption="Fig. 3 C")
+    preds = [
+        PredFigure(page=1, bbox=(50.0, 50.0, 350.0, 250.0), caption="Fig. 1 A"),  # IoU 0.67, half of b inside
+        PredFigure(page=1, bbox=(355.0, 50.0, 460.0, 250.0), caption="Fig. 2 B"),  # IoU 0.53 with b (no neighbour)
+        PredFigure(page=2, bbox=(52.0, 50.0, 250.0, 250.0), caption="Fig. 3 C"),  # tight
+    ]
+    s = score_book("x.pdf", [a, b, c], preds)
+    assert s.matched == 3 and s.tight == 1 and s.tight_share == pytest.approx(1 / 3, abs=1e-4)
+    assert s.mean_iou == pytest.approx((200 / 300 + 105 / 200 + 198 / 200) / 3, abs=1e-3)
+    assert s.neighbour_crops == 1
+    lines = figure_misses("x.pdf", [a, b, c], preds)
+    (line,) = [m for m in lines if "takes in its neighbour" in m]
+    assert "crop [50, 50, 350, 250]" in line and "neighbour [260, 50, 460, 250]" in line
+    total = total_score([s, s])
+    assert (total.tight, total.neighbour_crops) == (2, 2) and total.mean_iou == s.mean_iou
 
 
 # ---------------------------------------------------------------- JBC
