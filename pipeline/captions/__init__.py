@@ -2,5 +2,5 @@
 
 from pipeline.captions.detector import find_captions
 
-VERSION = "2"
+VERSION = "3"
 __all__ = ["VERSION", "find_captions"]

@@ -28,20 +28,61 @@ def join_lines(lines: list[str]) -> str:
     return re.sub(r"\s+", " ", out).strip()
 
 
-def _main_size(line: TextLine) -> float:
-    sizes = [s.size for s in line.spans if s.text.strip()]
-    return max(sizes) if sizes else 0.0
+def dominant_size(spans) -> float:
+    """The font size that most of the spans' characters are set in (0 when none has a size)."""
+    chars: dict[float, int] = {}
+    for sp in spans:
+        n = len(sp.text.strip())
+        if n and sp.size:
+            chars[round(sp.size, 1)] = chars.get(round(sp.size, 1), 0) + n
+    return max(chars, key=lambda k: (chars[k], k)) if chars else 0.0
+
+
+def _ink(text: str) -> int:
+    return sum(not c.isspace() for c in text)
+
+
+def body_spans(line: TextLine, label_end: int) -> list:
+    """The spans of a caption's first line after its label, which ends at ``label_end`` in the line's text (the
+    label is often set apart: bold, larger or smaller than the body). Spans are walked by their non-space
+    characters, since the line's text has its spaces collapsed."""
+    skip = _ink(line.text[:label_end])
+    out = []
+    for sp in line.spans:
+        n = _ink(sp.text)
+        if n > skip:
+            keep, tail = n - skip, sp.text
+            while _ink(tail) > keep:
+                tail = tail[1:]
+            if tail.strip(" .:;,-–—|\t"):
+                out.append(sp.model_copy(update={"text": tail}))
+        skip = max(0, skip - n)
+    return out
 
 
 def caption_lines(
-    block: TextBlock, start: int, following: list[TextBlock], starts_caption: Callable[[str], bool]
+    block: TextBlock, start: int, following: list[TextBlock], starts_caption: Callable[[str], bool],
+    label_end: int = 0,
 ) -> list[TextLine]:
-    """Lines of the caption that starts at ``block.lines[start]``: the rest of its block, then blocks
-    directly below it (same column, small gap, same font size) that do not start a new caption."""
-    lines = [block.lines[start]]
-    size = _main_size(block.lines[start])
+    """Lines of the caption that starts at ``block.lines[start]`` (its label ending at ``label_end`` in that
+    line's text): the rest of its block, then blocks directly below it (same column, small gap) that do not
+    start a new caption. The body's font size decides where the caption ends: a line of another size is
+    another block. That size is the body's, not the label's: a bold 9 pt label may lead a 7.5 pt body, and a
+    label on a line of its own leaves the size to the next line."""
+    first = block.lines[start]
+    lines = [first]
+    size = dominant_size(body_spans(first, label_end))
+
+    def other_size(line: TextLine) -> bool:
+        nonlocal size
+        line_size = dominant_size(line.spans)
+        if not size:  # the first line held only the label: the body's size is the next line's
+            size = line_size
+            return False
+        return bool(line_size) and abs(line_size - size) > SIZE_TOLERANCE
+
     for line in block.lines[start + 1 :]:
-        if size and abs(_main_size(line) - size) > SIZE_TOLERANCE and _main_size(line):
+        if other_size(line):
             return lines
         if starts_caption(line.text) and lines[-1].text.rstrip().endswith((".", ":")):
             return lines
@@ -55,7 +96,7 @@ def caption_lines(
             break
         if starts_caption(nxt.lines[0].text):
             break
-        if size and nxt.lines and _main_size(nxt.lines[0]) and abs(_main_size(nxt.lines[0]) - size) > SIZE_TOLERANCE:
+        if nxt.lines and other_size(nxt.lines[0]):
             break
         lines.extend(nxt.lines)
         last = nxt

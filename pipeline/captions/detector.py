@@ -31,7 +31,7 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
             if li > 0 and id(block.lines[li - 1]) not in consumed:
                 if not block.lines[li - 1].text.rstrip().endswith((".", ":")):
                     continue
-            lines = caption_lines(block, li, blocks[bi + 1 :], starts)
+            lines = caption_lines(block, li, blocks[bi + 1 :], starts, label_end=m.end)
             consumed.update(id(ln) for ln in lines)
             text = join_lines([ln.text for ln in lines])[: settings.max_caption_chars]
             box = (

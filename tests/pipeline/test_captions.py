@@ -170,3 +170,33 @@ def test_a_caption_with_markup_is_found_aligned_and_kept_verbatim():
     sheet = rejects_html([rec]).decode()
     assert "<script>alert(1)</script>" not in sheet
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sheet
+
+
+def _styled_block(rows, x0=50, y0=100):
+    """A block of lines, each a list of (text, size) spans."""
+    tls, y = [], y0
+    for spans in rows:
+        size = max(sz for _, sz in spans)
+        text = "".join(t for t, _ in spans)
+        tls.append(TextLine(bbox=(x0, y, x0 + 220, y + size + 2), text=" ".join(text.split()),
+                            spans=[TextSpan(text=t, size=sz, bold=i == 0) for i, (t, sz) in enumerate(spans)]))
+        y += size + 2
+    return TextBlock(bbox=(x0, y0, x0 + 220, y), lines=tls)
+
+
+def test_a_label_set_apart_from_a_smaller_or_larger_body_keeps_the_whole_body():
+    body = "Nummular eczema: coin-shaped plaques", "on the shins of an older man, with", "crusts and excoriations."
+    for label_size, body_size in [(9, 7.5), (7, 8.5), (8, 8)]:
+        block = _styled_block([[("Fig. 4.2 ", label_size), (body[0], body_size)], [(body[1], body_size)],
+                               [(body[2], body_size)]])
+        running = _styled_block([[("Body text of the page, set larger than captions.", 10)]], y0=160)
+        page = Page(number=1, width=600, height=800, scanned=False, text_blocks=[block, running])
+        (cap,) = find_captions(page)
+        assert cap.text == "Fig. 4.2 " + " ".join(body), (label_size, body_size, cap.text)
+
+
+def test_a_label_on_its_own_line_takes_the_body_size_from_the_next_line():
+    block = _styled_block([[("FIGURE 7", 11)], [("Lichen planus: violaceous polygonal", 8)],
+                           [("papules on the wrist.", 8)], [("A body paragraph in a larger size.", 10)]])
+    (cap,) = find_captions(Page(number=1, width=600, height=800, scanned=False, text_blocks=[block]))
+    assert cap.text == "FIGURE 7 Lichen planus: violaceous polygonal papules on the wrist."
