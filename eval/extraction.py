@@ -63,10 +63,10 @@ NEIGHBOUR_SHARE = 0.2  # a crop that covers this share of another truth figure's
 CAPTION_SIM_MIN = 0.9
 COCO_DPI = 72.0  # PubLayNet page images are PMC pages rendered at about 72 dpi (612x792 px for US Letter)
 
-# A caption label at the start of a caption: "Figure 7-26.", "FIG. 3.4A", "Fig 1:", "Example 3-10", "Plate 7".
+# A caption label at the start of a caption: "Figure 7-26.", "FIG. 3.4A", "Fig 1:", "Example 3-10", "Plate 7", "Plate IV".
 CAPTION_LABEL = re.compile(
     r"^\s*(?:fig(?:ure)?s?|plate|example|table|chart|scheme)\s?\.?\s*"
-    r"\d{1,3}(?:\s?[.\-–—]\s?\d{1,3}){0,3}[A-Za-z]?(?!\d)\s*[.:|—–\-]?\s*",
+    r"(?:\d{1,3}(?:\s?[.\-–—]\s?\d{1,3}){0,3}[A-Za-z]?(?!\d)|(?-i:[IVXLC]{1,7})(?![A-Za-z\d]))\s*[.:|—–\-]?\s*",
     re.IGNORECASE,
 )
 

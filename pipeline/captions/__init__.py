@@ -2,5 +2,5 @@
 
 from pipeline.captions.detector import find_captions
 
-VERSION = "3"
+VERSION = "4"
 __all__ = ["VERSION", "find_captions"]

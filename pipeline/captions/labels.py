@@ -1,11 +1,13 @@
-"""Figure label patterns: Fig./Figure/FIG./FIGURE/Figs./Plate with numbers like 5, 5.3, 5-3, 12.4A."""
+"""Figure label patterns: Fig./Figure/FIG./FIGURE/Figs./Plate with numbers like 5, 5.3, 5-3, 12.4A or IV."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-NUMBER = r"(?P<num>\d{1,3}(?:\s?[.\-–—]\s?\d{1,3}){0,3}[A-Za-z]?)(?![\d])"
+# Arabic numbers with parts and a panel letter (5, 5.3, 5-3, 5–3, 12.4A), or upper-case Roman ones (Plate IV)
+NUMBER = (r"(?P<num>\d{1,3}(?:\s?[.\-–—]\s?\d{1,3}){0,3}[A-Za-z]?(?![\d])"
+          r"|(?-i:[IVXLC]{1,7})(?![A-Za-z\d]))")
 
 
 def label_regex(words: list[str]) -> re.Pattern[str]:

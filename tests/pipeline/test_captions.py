@@ -200,3 +200,11 @@ def test_a_label_on_its_own_line_takes_the_body_size_from_the_next_line():
                            [("papules on the wrist.", 8)], [("A body paragraph in a larger size.", 10)]])
     (cap,) = find_captions(Page(number=1, width=600, height=800, scanned=False, text_blocks=[block]))
     assert cap.text == "FIGURE 7 Lichen planus: violaceous polygonal papules on the wrist."
+
+
+def test_roman_plate_numbers_are_labels_but_roman_looking_words_are_not():
+    assert label("Plate IV Vitiligo on the backs of the hands") == ("Plate IV", "IV")
+    assert label("PLATE XII. Discoid lupus") == ("PLATE XII", "XII")
+    assert label("Plate IV shows the hands") is None
+    assert label("Figure In the clinic") is None
+    assert label("Figure civil") is None
