@@ -54,7 +54,7 @@ from scipy.optimize import linear_sum_assignment
 # need not import the pipeline)
 NOT_A_FIGURE = {
     "decoration_small", "decoration_repeated", "decoration_rule", "decoration_background",
-    "decoration_small_drawing", "vector_uncaptioned",
+    "decoration_small_drawing", "vector_uncaptioned", "text_box",
 }
 
 IOU_MIN = 0.5

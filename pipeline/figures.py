@@ -15,6 +15,7 @@ from pipeline.captions import VERSION as CAPTIONS_VERSION
 from pipeline.captions import find_captions
 from pipeline.extract.decorations import REASONS as DECORATION_REASONS
 from pipeline.extract.images import image_extension, make_region, png_to_numpy
+from pipeline.extract.placeholders import KIND as PLACEHOLDER
 from schemas import ExtractedBook, Figure, ImageRegion, Item, Panel, Record, StageReport
 from schemas.settings import AlignSettings, CaptionSettings
 
@@ -22,8 +23,10 @@ VERSION = f"2-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
 
 NO_CAPTION = "no_caption"
 VECTOR_UNCAPTIONED = "vector_uncaptioned"
+PLACEHOLDER_TEXT = "placeholder_text"  # a captioned figure the book does not show: a framed box of text stands in
+TEXT_BOX = "text_box"  # a framed box of text that no caption claims: a note, not a figure
 # reasons that say "this region is not a figure at all" (as opposed to "a figure we do not keep")
-NOT_A_FIGURE = frozenset(DECORATION_REASONS) | {VECTOR_UNCAPTIONED}
+NOT_A_FIGURE = frozenset(DECORATION_REASONS) | {VECTOR_UNCAPTIONED, TEXT_BOX}
 
 
 def record_id(book_id: str, page: int, bbox) -> str:
@@ -78,7 +81,9 @@ def build_records(
                     height=region.height,
                     region_kind=region.kind,
                 )
-                if fig.caption is None:
+                if region.kind == PLACEHOLDER:
+                    rec.reject(PLACEHOLDER_TEXT if fig.caption is not None else TEXT_BOX)
+                elif fig.caption is None:
                     rec.reject(VECTOR_UNCAPTIONED if region.kind == "vector" else NO_CAPTION)
                 items.append(Item(record=rec, png=region.png))
         for region in page.images:
@@ -122,6 +127,8 @@ def split_job(fig: Figure, regions: list[ImageRegion]) -> SplitJob | None:
     if len(named) < 2:
         return None
     region = regions[fig.panels[0].region_index]
+    if region.kind == PLACEHOLDER:  # a box of text has no panels to cut
+        return None
     return region.png, region.bbox, region.kind, len(named)
 
 

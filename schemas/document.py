@@ -85,7 +85,10 @@ class ImageRegion(_Model):
     """
 
     bbox: BBox
-    kind: Literal["embedded", "vector", "scan_region"]
+    kind: Literal["embedded", "vector", "scan_region", "placeholder"] = Field(
+        description="embedded raster(s), rendered drawings, a region of a scanned page, or a framed box holding "
+        "only text where a figure should be (pipeline/extract/placeholders.py)"
+    )
     png: bytes = Field(
         repr=False,
         description="the pixels, encoded: RGB PNG, or the source's own JPEG when that shows exactly what the "

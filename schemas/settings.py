@@ -89,6 +89,23 @@ class ExtractSettings(BaseModel):
     )
     vector_min_area_frac: float = Field(0.02, description="minimum page-area fraction of a vector figure")
     vector_render_dpi: int = Field(200, description="dpi at which vector figures are rendered to pixels")
+    placeholder_min_side_pt: float = Field(
+        48.0, description="a framed box (stroked rectangle, no fill or a white one) holding only text, on a page "
+        "with a caption, is a figure placeholder when both its sides are at least this long (and its area at least "
+        "vector_min_area_frac of the page): web editions print one instead of an image they may not show"
+    )
+    placeholder_white_fill: float = Field(
+        0.95, description="a box filled lighter than this (each of R, G, B in 0-1) counts as unfilled; a tinted "
+        "box is a sidebar"
+    )
+    placeholder_max_strokes: int = Field(
+        4, description="a placeholder holds at most this many drawing items besides its frame (a framed drawing "
+        "has many)"
+    )
+    placeholder_max_overlap: float = Field(
+        0.1, description="a box that an image or figure region covers by more than this share of its area is a "
+        "figure's frame, not a placeholder"
+    )
     uncaptioned_vector_dpi: int = Field(
         72,
         description="dpi of drawings on a page where no line starts with a caption label, and of drawings too "

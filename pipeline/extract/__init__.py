@@ -18,6 +18,7 @@ from pipeline.captions.labels import label_regex, match_label
 from pipeline.extract.decorations import mark_decorations
 from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy
+from pipeline.extract.placeholders import placeholder_regions
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.ingest import open_pdf, page_frame
 from pipeline.mupdf_log import capture
@@ -25,7 +26,7 @@ from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, Te
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "14"
+VERSION = "15"
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
 DIGITAL_CHUNK_MAX = 64  # ... and at most this many
@@ -35,7 +36,12 @@ Mapper = Callable[..., Iterable]
 
 SAME_LINE_OVERLAP = 0.5  # pieces overlapping vertically by this share of the smaller height share a line
 WORD_GAP = 0.15  # a horizontal gap wider than this many line heights between pieces is a space
-MAX_WORD_GAP = 3.0  # pieces further apart than this many line heights are in different columns
+MAX_WORD_GAP = 3.0  # word pieces further apart than this many line heights are in different columns
+MAX_PHRASE_GAP = 1.0  # ... and pieces of several words (lines MuPDF already cut at a gap) further than this
+
+
+def _phrase(piece: TextLine) -> bool:
+    return len(piece.text.split()) > 1
 
 
 def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
@@ -49,8 +55,13 @@ def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
             inter = min(bottom, piece.bbox[3]) - max(top, piece.bbox[1])
             if inter <= SAME_LINE_OVERLAP * min(bottom - top, height):
                 continue
-            # same line only when vertically aligned AND horizontally close: a gutter separates columns
-            near = min(abs(piece.bbox[0] - p.bbox[2]) for p in ref) <= MAX_WORD_GAP * height or any(
+            # same line only when vertically aligned AND horizontally close: a gutter separates columns. A PDF
+            # that stores each word as a line spreads justified words far apart; pieces of several words are
+            # lines MuPDF cut at a gap wider than a word space, so a smaller gap between two of them is a gutter
+            # (two captions side by side under two figures)
+            nearest = min(ref, key=lambda p: abs(piece.bbox[0] - p.bbox[2]))
+            limit = MAX_PHRASE_GAP if _phrase(piece) and _phrase(nearest) else MAX_WORD_GAP
+            near = abs(piece.bbox[0] - nearest.bbox[2]) <= limit * height or any(
                 piece.bbox[0] < p.bbox[2] and piece.bbox[2] > p.bbox[0] for p in ref
             )
             if near:
@@ -156,6 +167,8 @@ def digital_page(
     preview = labels is not None and not has_label_line(blocks, labels)
     images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview, placements=placements,
                                      display_list=display_list)
+    if labels is not None and not preview:  # a page with a caption: a framed box may stand in for its figure
+        images += placeholder_regions(page, page.get_cdrawings(), images, settings, display_list)
     frame = page_frame(page)  # text, image and drawing boxes are unrotated: so is the page's size
     return Page(
         number=page.number + 1,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pipeline.extract.placeholders import KIND as PLACEHOLDER
 from schemas import Page
 from schemas.settings import ExtractSettings
 
@@ -61,7 +62,8 @@ def mark_decorations(pages: list[Page], settings: ExtractSettings) -> list[Page]
                 reasons.append(SMALL)
             if max(w, h) / max(min(w, h), 1e-6) >= RULE_ASPECT:
                 reasons.append(RULE)
-            repeats = len(pages_by_digest[region.digest])
+            # a placeholder stands for its own figure, however alike the boxes look ("OK to put on the Web")
+            repeats = len(pages_by_digest[region.digest]) if region.kind != PLACEHOLDER else 0
             if region.kind == "vector":
                 repeats = max(repeats, len(pages_by_position[_position_key(region.bbox)]))
             if repeats >= settings.repeated_image_pages:

@@ -105,6 +105,21 @@ def test_side_by_side_captions_stay_apart():
     assert [ln.text for ln in visual_lines([a, b])] == ["Figure 1. Left.", "Figure 2. Right."]
 
 
+def test_a_narrow_gutter_between_two_captions_splits_them_but_justified_word_pieces_join():
+    from pipeline.extract import visual_lines
+
+    # two captions under two figures, an 18 pt gutter (under two line heights): two lines, read column by column
+    a1 = TextLine(bbox=(54, 699, 288, 708), text="Fig. 2-3. Early appearance of either superficial or deep frost-", spans=[])
+    a2 = TextLine(bbox=(54, 710, 288, 719), text="bite. Note the mild edema of the toes.", spans=[])
+    b1 = TextLine(bbox=(306, 699, 540, 708), text="Fig. 2-4. Superficial frostbite with large blebs extending", spans=[])
+    b2 = TextLine(bbox=(306, 710, 430, 719), text="to the fingertips.", spans=[])
+    assert [ln.text for ln in visual_lines([b1, a1, a2, b2])] == [a1.text, a2.text, b1.text, b2.text]
+    # a PDF that stores each word as a line, justified: word gaps of more than a line height still join
+    words = [TextLine(bbox=(x, 629, x + 30, 637.7), text=w, spans=[])
+             for x, w in zip((94, 134, 174, 214), ("Overview", "of", "the", "rash."))]
+    assert [ln.text for ln in visual_lines(words)] == ["Overview of the rash."]
+
+
 def test_digital_page_reads_text_as_get_textpage_does_on_plain_and_rotated_pages():
     """digital_page reads the text from the page's display list; on a page with /Rotate (whose display list is
     turned) it must still give the coordinates and text that the page's own text analysis gives."""
