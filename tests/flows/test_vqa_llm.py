@@ -26,6 +26,7 @@ from pipeline.vqa.prompts import build_messages
 from pipeline.vqa.source import caption_text, source_text
 from schemas import Settings
 from schemas.settings import VQASettings
+from tests.badpdfs import good_pdf_bytes
 from tests.conftest import REPO
 
 TIMEOUT = 0.5
@@ -252,12 +253,13 @@ def test_env_and_cli_configuration(monkeypatch, tmp_path):
     from flows.cli import app
 
     monkeypatch.delenv("MMSKIN_LLM_MODEL")
-    res = CliRunner().invoke(app, ["build", str(tmp_path / "none.pdf"), "--out", str(tmp_path / "o"),
-                                   "--vqa-generator", "openai"])
+    book = tmp_path / "book.pdf"
+    book.write_bytes(good_pdf_bytes())
+    res = CliRunner().invoke(app, ["build", str(book), "--out", str(tmp_path / "o"), "--vqa-generator", "openai"])
     assert res.exit_code == 2 and "needs a model" in res.output
-    res = CliRunner().invoke(app, ["build", str(tmp_path / "none.pdf"), "--out", str(tmp_path / "o"),
-                                   "--vqa-generator", "gpt"])
+    res = CliRunner().invoke(app, ["build", str(book), "--out", str(tmp_path / "o"), "--vqa-generator", "gpt"])
     assert res.exit_code == 2 and "must be one of" in res.output
+    assert not (tmp_path / "o").exists()  # a configuration that cannot work builds nothing
 
 
 @pytest.mark.flow
