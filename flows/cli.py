@@ -706,6 +706,43 @@ def bench_modality(
         json_out.write_text(json.dumps(r, indent=2) + "\n")
 
 
+@bench_app.command("layouts")
+def bench_layouts(
+    seed: Annotated[int, typer.Option(help="seed of the generated books (book i is seeded by (seed, i))")] = 1,
+    books: Annotated[int, typer.Option(help="number of generated books (4-10 pages each)")] = 40,
+    workers: Annotated[int, typer.Option(help="processes (one book per job); 0 = all cores")] = 0,
+    force: Annotated[Optional[list[str]], typer.Option(help="pin an axis of the grammar: AXIS=VALUE (repeatable), e.g. placement=split")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="also write the generated PDFs and their truth JSON here")] = None,
+    worst: Annotated[int, typer.Option(help="show example failures of this many worst classes")] = 5,
+    examples: Annotated[int, typer.Option(help="example failures shown per class")] = 2,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write every number and failure as JSON here")] = None,
+) -> None:
+    """Layout variations: generated textbooks (label words, numbering, typography, caption placement, split
+    captions, panels, vector figures, scans) through the extraction pipeline; pair F1, crop IoU and panel
+    accuracy per variation class, F1 ascending, overall last."""
+    from eval.bench_layouts import layouts, report
+
+    pinned = {}
+    for item in force or []:
+        axis, sep, value = item.partition("=")
+        if not sep:
+            console.print(f"[red]error:[/red] --force wants AXIS=VALUE, got {item!r}")
+            raise typer.Exit(2)
+        pinned[axis.strip()] = value.strip()
+    if books < 1:
+        console.print("[red]error:[/red] --books must be at least 1")
+        raise typer.Exit(2)
+    try:
+        r = layouts(seed=seed, books=books, workers=workers, force=pinned, out_dir=out,
+                    log=lambda msg: console.print(f"[dim]{msg}[/dim]"))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    sys.stdout.write(report(r, worst=worst, per_class=examples) + "\n")
+    if json_out:
+        json_out.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
+
+
 # ---- SkinVL training and evaluation (training/, eval/vqa*, eval/classify) -------------------------------------
 
 def _training_error(exc: Exception) -> None:
