@@ -4,9 +4,11 @@ panel grids (photos with labels and gutters between them).
 Runs after OCR, on the straightened page, in pixels. Ink that no OCR word explains and that is larger than
 a line of text in both directions is graphic (axes, curves, bars, boxes, arrows). Graphic pieces and photos
 close to each other form one figure, which then takes in the small things at its edge: labels, tick
-values, legend entries, panel letters, markers. Body text stops a figure: a line of running text or of a
-caption never joins one, and two pieces with such a line between them are two figures; so are two pieces
-that each have their own caption, while all the pieces between a caption and the body text beyond are one.
+values, legend entries, panel letters, markers; never one that would make it overlap another figure, and
+never a photo's own blurred edge (ink within a pixel or two of a photo is the photo's). Body text stops a
+figure: a line of running text or of a caption never joins one, and two pieces with such a line between
+them are two figures; so are two pieces that each have their own caption, while all the pieces between a
+caption and the body text beyond are one.
 A drawn region with a "Table" caption, or drawn only with straight rules around words, is a table.
 """
 
@@ -34,6 +36,7 @@ INK_BELOW_PAPER = 20  # grey levels below the paper's commonest level that count
 EDGE_PX = 2  # ink this close to the page edge is the scan's border, shadow or a bleed, not a figure
 FRAME_HOLE_SHARE = 0.5  # an outline closing in this share of its bounding box is a frame
 TAB_FRAC = 0.1  # a photo region on the page edge narrower than this share of the page is a margin tab
+PHOTO_EDGE_FRAC = 0.001  # ink this close to a photo (share of the page's longer side, 2 px at least) is its edge
 CAPTION_GAP_LH = 3.0  # a caption at most this many line heights above or below a figure is its own
 DRAWN_WORD_LH = 3.0  # an OCR word taller than this many line heights may be drawing read as text ...
 DRAWN_WORD_CONF = 80.0  # ... unless read with this confidence as a word of letters (a large heading)
@@ -237,9 +240,12 @@ def ink_pieces(
     for wd in words:
         x0, y0, x1, y1 = _ibox(wd.bbox)
         residual[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = 0
-    for x0, y0, x1, y1 in photos:
-        residual[y0:y1, x0:x1] = 0
     h, w = residual.shape
+    # a photo's edge, spread by the scan's blur a pixel or two past its box, is the photo's: left as pieces, it
+    # would be a "label" that the figure beside it takes in, across the gap, and with it part of the photo
+    edge = max(2, int(round(PHOTO_EDGE_FRAC * max(h, w))))
+    for x0, y0, x1, y1 in photos:
+        residual[max(0, y0 - edge) : y1 + edge, max(0, x0 - edge) : x1 + edge] = 0
     n, lab, stats, _ = cv2.connectedComponentsWithStats(residual, connectivity=8)
     small_max = SMALL_LH * lh
     graphics: list[Box] = []
@@ -404,12 +410,17 @@ def find_figures(
         beside = min(b[3], a[3]) - max(b[1], a[1]) >= 0.5 * (b[3] - b[1])
         return beside and _gap(b, a) <= d_merge
 
+    def runs_into_another(c: Cluster, b: Box) -> bool:
+        """Taking ``b`` in would make ``c`` overlap another figure (its labels are not ``c``'s)."""
+        grown = _union(c.box, b)
+        return any(o is not c and _touch(grown, o.box) and not _touch(c.box, o.box) for o in clusters)
+
     for c in clusters:
         grown = True
         while grown:
             grown = False
             for b in small:
-                if not near(b, c.box) or _inside(b, c.box, 0.99) or blocked(c.box, b):
+                if not near(b, c.box) or _inside(b, c.box, 0.99) or blocked(c.box, b) or runs_into_another(c, b):
                     continue
                 c.box = _union(c.box, b)
                 grown = True

@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.extract.deskew import estimate_skew, rotate, unrotate_box
 from pipeline.extract.images import make_region, png_to_numpy
 from pipeline.extract.layout_regions import (
+    EDGE_PX,
     INK_BELOW_PAPER,
     find_figures,
     on_edge,
@@ -28,15 +29,22 @@ from schemas.settings import ExtractSettings
 
 OPEN_FRAC = 0.004  # opening kernel (fraction of the longer side): wider than a text stroke, so text vanishes
 CLOSE_FRAC = 0.006  # closing kernel: joins a photo's pieces across light patches
+PAPER_DIFF = 12  # a pixel this many levels darker than the paper's colour in some channel is not paper
+EDGE_SHARE = 0.5  # a row or column next to a photo region that is this much not paper is the photo's
+RING_FRAC = 0.03  # the paper's colour is measured in a ring this wide (share of the longer side) around a region
+PAPER_SAMPLES = 40_000  # ... on about this many pixels of it, evenly spread
+
+Box = tuple[int, int, int, int]
 
 
-def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[tuple[int, int, int, int]]:
+def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[Box]:
     """Boxes (pixels, x0,y0,x1,y1) of photo-like regions on an RGB page image.
 
     Text is thin strokes on paper; photos and micrographs are solid areas of ink. An opening with a kernel
     a little wider than a text stroke removes text; what stays, closed, large and dense, is a figure. A region
     on the page's edge that is hardly darker than the paper is the scan's shading (a gutter or corner shadow,
-    uneven light), not a photo.
+    uneven light), not a photo. Each region's box is then the photo's own extent (``photo_extent``): the
+    opening, the white level and a light photo's pale edges leave it short of the picture's border.
     """
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     paper = None  # measured only when a region reaches the edge
@@ -60,7 +68,92 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[tuple[int, 
             if (gray[y : y + bh, x : x + bw] < paper - INK_BELOW_PAPER).mean() < settings.scan_shadow_max_ink_frac:
                 continue
         boxes.append(box)
-    return sorted(boxes, key=lambda b: (b[1], b[0]))
+    return photo_extents(img, boxes)
+
+
+def photo_extents(img: np.ndarray, boxes: list[Box]) -> list[Box]:
+    """Each photo region's box grown to the photo's own extent: the rows and columns next to it that are mostly
+    not paper (by colour as well as by grey level: a pale pink photo is as light as the paper, not as white)
+    are the photo's, up to the paper gap around it. A region never grows into another: two photos with a paper
+    gap between them stay two boxes that do not overlap, however they were found. A region away from the page's
+    edge stops short of it (the scan's border and shading are no photo).
+
+    The paper is the page's commonest colour at first; then, a scan being unevenly lit, the paper's colour
+    around the grown box (outside the photo now, however deep inside it the region was found), and the region
+    is grown again from where it was found."""
+    if not boxes:
+        return []
+    h, w = img.shape[:2]
+    ring = max(4, int(RING_FRAC * max(h, w)))
+    page_paper = paper_colour(img, (0, 0, 0, 0), max(h, w))
+    out: list[Box] = []
+    boxes = sorted(boxes, key=lambda b: -_area(b))  # the largest first: a small one never pushes it back
+    for k, box in enumerate(boxes):
+        others = out + boxes[k + 1 :]
+        first = photo_extent(img, box, page_paper, others)
+        out.append(photo_extent(img, box, paper_colour(img, first, ring), others))
+    return sorted(out, key=lambda b: (b[1], b[0]))
+
+
+def paper_colour(img: np.ndarray, box: Box, ring: int) -> np.ndarray:
+    """The paper's colour around a region: in a ring of pixels around it, the commonest grey level (paper is one
+    level, give or take its grain; a photo's pale edge, text and pictures spread over many), and the median
+    colour of the pixels at that level."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = box
+    X0, Y0, X1, Y1 = max(0, x0 - ring), max(0, y0 - ring), min(w, x1 + ring), min(h, y1 + ring)
+    step = max(1, int(np.sqrt((X1 - X0) * (Y1 - Y0) / PAPER_SAMPLES)))  # a sample of pixels is plenty
+    window = np.ascontiguousarray(img[Y0:Y1:step, X0:X1:step])
+    outside = np.ones(window.shape[:2], bool)
+    sub = lambda v: -(-v // step)  # noqa: E731 - the first sampled pixel at or after v
+    outside[sub(y0 - Y0) : sub(y1 - Y0), sub(x0 - X0) : sub(x1 - X0)] = False
+    lum = cv2.cvtColor(window, cv2.COLOR_RGB2GRAY)[outside]
+    if len(lum) < 16:  # a region filling the page: white paper
+        return np.array((255, 255, 255), np.int16)
+    level = int(np.argmax(np.bincount(lum, minlength=256)))
+    near = window[outside][np.abs(lum.astype(np.int16) - level) <= 2]
+    return np.median(near, axis=0).astype(np.int16)
+
+
+def photo_extent(img: np.ndarray, box: Box, paper: np.ndarray, others: list[Box]) -> Box:
+    """``box`` grown side by side, one row or column at a time, while the next one is at least EDGE_SHARE not
+    paper (``PAPER_DIFF`` levels darker than ``paper`` in some channel: printed ink only darkens the paper, so
+    what is lighter, such as the white corners a deskew adds, is not a photo) and runs into none of ``others``."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = box
+    # a region found away from the page's edge does not grow onto it: that is the scan's shading or border
+    lo_x, lo_y = (0, 0) if on_edge(box, w, h) else (EDGE_PX, EDGE_PX)
+    hi_x, hi_y = (w, h) if on_edge(box, w, h) else (w - EDGE_PX, h - EDGE_PX)
+
+    def photo_strip(sx0: int, sy0: int, sx1: int, sy1: int) -> bool:
+        if sx0 < lo_x or sy0 < lo_y or sx1 > hi_x or sy1 > hi_y or sx1 <= sx0 or sy1 <= sy0:
+            return False
+        strip = (sx0, sy0, sx1, sy1)
+        if any(_common(strip, o) for o in others):
+            return False
+        diff = (paper - img[sy0:sy1, sx0:sx1].astype(np.int16)).max(axis=-1)  # ink only darkens the paper
+        return float((diff > PAPER_DIFF).mean()) >= EDGE_SHARE
+
+    grown = True
+    while grown:
+        grown = False
+        if photo_strip(x0, y0 - 1, x1, y0):
+            y0, grown = y0 - 1, True
+        if photo_strip(x0, y1, x1, y1 + 1):
+            y1, grown = y1 + 1, True
+        if photo_strip(x0 - 1, y0, x0, y1):
+            x0, grown = x0 - 1, True
+        if photo_strip(x1, y0, x1 + 1, y1):
+            x1, grown = x1 + 1, True
+    return (x0, y0, x1, y1)
+
+
+def _area(b: Box) -> int:
+    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+
+def _common(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
 def process_scanned_page(

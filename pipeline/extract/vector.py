@@ -101,10 +101,14 @@ def with_text_labels(box: pymupdf.Rect, text_boxes: list) -> pymupdf.Rect:
             tb.intersects(box) and (tb & box).get_area() > 0.5 * tb.get_area()
         ):
             box |= tb
+    drawn = pymupdf.Rect(box)  # labels beside are judged against the drawing, not against each other: a
+    # column of labels at the ends of leader lines is taken in whole, whichever label comes first
     for t in text_boxes:
         tb = pymupdf.Rect(t[:4])
         text = t[4] if len(t) > 4 else ""
-        beside = tb.y0 >= box.y0 - 1 and tb.y1 <= box.y1 + 1 and (0 <= tb.x0 - box.x1 <= LABEL_GAP_PT or 0 <= box.x0 - tb.x1 <= LABEL_GAP_PT)
+        beside = tb.y0 >= drawn.y0 - 1 and tb.y1 <= drawn.y1 + 1 and (
+            0 <= tb.x0 - drawn.x1 <= LABEL_GAP_PT or 0 <= drawn.x0 - tb.x1 <= LABEL_GAP_PT
+        )
         short = bool(text) and all(len(line.split()) <= LABEL_MAX_WORDS for line in text.splitlines())
         if beside and short:
             box |= tb

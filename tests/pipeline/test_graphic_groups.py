@@ -235,3 +235,41 @@ def test_a_small_vector_logo_is_kept_as_a_decoration_and_no_caption_takes_it():
     by_kind = {r.region_kind: r for r in records}
     assert by_kind["embedded"].caption.startswith("Figure 2") and by_kind["embedded"].kept
     assert by_kind["vector"].caption == "" and by_kind["vector"].reject_reasons == [SMALL_DRAWING]
+
+
+def test_a_drawing_cluster_is_cut_only_between_captions_side_by_side_and_only_in_a_gutter():
+    from pipeline.extract.graphic_groups import Group, split_at_captions
+
+    left = [pymupdf.Rect(60 + 10 * i, 300, 80 + 10 * i, 400) for i in range(10)]  # x 60..170
+    right = [pymupdf.Rect(180 + 10 * i, 300, 200 + 10 * i, 400) for i in range(10)]  # x 180..290: a 10 pt gutter
+    cluster = pymupdf.Rect(60, 300, 290, 400)
+    photo = Group(box=pymupdf.Rect(190, 310, 280, 390))  # a picture the right-hand drawings are drawn on
+    two = [(60, 408, 160, 418), (180, 408, 290, 418)]  # "Figure 1. ..." and "Figure 2. ..." below, side by side
+    parts = split_at_captions(cluster, [photo], left + right, two)
+    assert [(tuple(p), n, g) for p, n, g in parts] == [((60, 300, 170, 400), 10, []), ((180, 300, 290, 400), 10, [photo])]
+    # one caption (however wide the figure), captions far below, or one caption above and one below in the same
+    # column: one figure
+    for captions in ([two[0]], [(60, 460, 160, 470), (180, 460, 290, 470)], [(60, 280, 160, 290), two[0]]):
+        assert len(split_at_captions(cluster, [photo], left + right, captions)) == 1
+    # a drawing across the gutter: no place to cut, one figure
+    across = pymupdf.Rect(150, 350, 200, 360)
+    assert len(split_at_captions(cluster, [photo], left + right + [across], two)) == 1
+
+
+def test_a_column_of_labels_beside_a_drawing_is_taken_in_whole():
+    # labels at the ends of leader lines, one under another, of different widths: the drawing's box takes them
+    # all in, the long ones too, whichever comes first (each is judged beside the drawing, not beside the others)
+    doc, page = new_page()
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        p = [(100 + 240 * rng.random(), 300 + 150 * rng.random()) for _ in range(4)]
+        page.draw_bezier(*p, color=(0.1, 0.2, 0.5), width=1)
+    names = ["Epidermis", "Hair shaft", "Sebaceous gland", "Superficial plexus", "Dermis", "Hair bulb"]
+    right = 0.0
+    for k, name in enumerate(names):
+        y = 310 + 25 * k
+        page.draw_line((250, y), (355, y - 3), color=(0.3, 0.3, 0.3), width=0.5)
+        right = max(right, page.insert_text((358, y), name, fontsize=9) and 358 + pymupdf.get_text_length(name, fontsize=9))
+    page.insert_text((100, 480), "Figure 2-1. Schematic cross-section of the skin.", fontsize=9)
+    (region,) = [r for r in regions_of(doc) if r.kind == "vector"]
+    assert region.bbox[2] >= right - 1

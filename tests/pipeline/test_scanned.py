@@ -297,3 +297,26 @@ def test_scan_shading_at_the_page_edge_is_not_a_photo_but_a_photo_on_the_edge_is
     assert iou(in_pt[0], (150, 250, 450, 450)) > 0.9 and iou(in_pt[1], (480, 720, 595, 842)) > 0.8
     # without the rule the shading is a region of its own
     assert len(find_regions(img, ExtractSettings(scan_shadow_max_ink_frac=0))) > 2
+
+
+def test_photo_regions_grow_to_their_own_edges_and_never_into_each_other():
+    # tinted paper with grain; a pale photo whose rim is nearly paper-light (only its colour tells), 10 px from
+    # a dark one; the regions first found are short of both (as the opening and the white level leave them)
+    from pipeline.extract.scanned import photo_extents
+
+    rng = np.random.default_rng(4)
+    img = np.empty((800, 600, 3), np.float32)
+    img[:] = (248, 244, 232)
+    yy, xx = np.mgrid[100:300, 50:280].astype(np.float32)
+    rim = (np.maximum(np.abs((xx - 165) / 115), np.abs((yy - 200) / 100)) ** 3)[..., None]
+    img[100:300, 50:280] = (230, 205, 190) * (1 - rim) + np.array((246, 232, 216)) * rim  # pale pink skin
+    img[100:300, 290:520] = (60, 40, 30)  # a dark dermoscopy photo
+    img += rng.normal(0, 3, (800, 600, 1))
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    a, b = photo_extents(img, [(80, 130, 250, 270), (293, 102, 518, 298)])
+    assert max(abs(u - v) for u, v in zip(a, (50, 100, 280, 300))) <= 1
+    assert max(abs(u - v) for u, v in zip(b, (290, 100, 520, 300))) <= 1
+    assert a[2] <= b[0]  # they do not overlap
+    # two regions already side by side never grow into each other, even with no paper between them
+    c, d = photo_extents(img, [(100, 150, 285, 250), (285, 150, 500, 250)])
+    assert c[2] <= d[0]
