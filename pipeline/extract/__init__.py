@@ -165,10 +165,11 @@ def digital_page(
         textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)
     blocks = text_blocks(page, textpage)
     preview = labels is not None and not has_label_line(blocks, labels)
+    drawings = page.get_cdrawings()  # read once: figure candidates and placeholders both look at them
     images, errors = graphic_regions(page, settings, textpage, preview_drawings=preview, placements=placements,
-                                     display_list=display_list)
+                                     display_list=display_list, drawings=drawings)
     if labels is not None and not preview:  # a page with a caption: a framed box may stand in for its figure
-        images += placeholder_regions(page, page.get_cdrawings(), images, settings, display_list)
+        images += placeholder_regions(page, drawings, images, settings, display_list)
     frame = page_frame(page)  # text, image and drawing boxes are unrotated: so is the page's size
     return Page(
         number=page.number + 1,

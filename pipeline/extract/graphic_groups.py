@@ -348,14 +348,17 @@ def graphic_regions(
     preview_drawings: bool = False,
     placements: list[ImagePlacement] | None = None,
     display_list: pymupdf.DisplayList | None = None,
+    drawings: list[dict] | None = None,
 ) -> tuple[list[ImageRegion], list[str]]:
     """Every figure candidate of a born-digital page as an ImageRegion; errors are returned, not raised.
     ``textpage``: the page's text analysis when the caller has one already. ``preview_drawings``: the page has
     no caption, so drawings alone (no image among them) can only be rejects: render them at
     ``uncaptioned_vector_dpi``. ``placements``: the page's image placements as ingest found them, if any. ``display_list``: the page's
-    display list when the caller has one (renders replay it instead of parsing the page again)."""
+    display list when the caller has one (renders replay it instead of parsing the page again). ``drawings``: the
+    page's ``get_cdrawings()`` when the caller has them."""
     placements = placements_with_xrefs(page, placements)
-    drawings = page.get_cdrawings()  # plain tuples: a fifth of get_drawings' time, which wraps every point
+    if drawings is None:  # plain tuples: a fifth of get_drawings' time, which wraps every point
+        drawings = page.get_cdrawings()
     blocks = [b for b in page.get_text("blocks", flags=pymupdf.TEXTFLAGS_TEXT, textpage=textpage) if b[6] == 0]
     frame = page_frame(page)  # boxes are unrotated, also on a page with /Rotate
     groups = plan_groups(placements, drawings, blocks, frame, settings, lambda: caption_lines(page, textpage))
