@@ -181,20 +181,23 @@ def floor_digital(path: Path, pages: list[int]) -> list[float]:
     Returns per-page seconds (the open is charged to the first page)."""
     import pymupdf
 
+    from pipeline.mupdf_log import capture
+
     times = []
-    t = time.perf_counter()
-    doc = pymupdf.open(path)
-    for n in pages:
-        page = doc[n - 1]
-        page.get_text("dict")
-        for img in page.get_images(full=True):
-            pix = pymupdf.Pixmap(doc, img[0])
-            if pix.colorspace is not None and (pix.colorspace.n != 3 or pix.alpha):
-                pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
-        now = time.perf_counter()
-        times.append(now - t)
-        t = now
-    doc.close()
+    with capture():  # a damaged book's MuPDF messages are kept off the terminal, as in a build
+        t = time.perf_counter()
+        doc = pymupdf.open(path)
+        for n in pages:
+            page = doc[n - 1]
+            page.get_text("dict")
+            for img in page.get_images(full=True):
+                pix = pymupdf.Pixmap(doc, img[0])
+                if pix.colorspace is not None and (pix.colorspace.n != 3 or pix.alpha):
+                    pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
+            now = time.perf_counter()
+            times.append(now - t)
+            t = now
+        doc.close()
     return times
 
 
@@ -212,14 +215,17 @@ def _floor_ocr_page(job: tuple[str, int, int, int, str, int]) -> int:
     import pytesseract
     from PIL import Image
 
+    from pipeline.mupdf_log import capture
+
     path, run, number, dpi, lang, psm = job
-    doc = _FLOOR_DOCS.get((path, run))
-    if doc is None:
-        for old in _FLOOR_DOCS.values():
-            old.close()
-        _FLOOR_DOCS.clear()
-        doc = _FLOOR_DOCS[(path, run)] = pymupdf.open(path)
-    pix = doc[number - 1].get_pixmap(dpi=dpi, alpha=False)
+    with capture():  # MuPDF's messages on a damaged book stay off the terminal, as in a build
+        doc = _FLOOR_DOCS.get((path, run))
+        if doc is None:
+            for old in _FLOOR_DOCS.values():
+                old.close()
+            _FLOOR_DOCS.clear()
+            doc = _FLOOR_DOCS[(path, run)] = pymupdf.open(path)
+        pix = doc[number - 1].get_pixmap(dpi=dpi, alpha=False)
     img = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
     pytesseract.image_to_data(img, lang=lang, config=f"--psm {psm}", output_type=pytesseract.Output.DICT)
     return number
