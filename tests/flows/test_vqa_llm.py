@@ -1,7 +1,9 @@
 """The openai VQA generator over real HTTP against a local fault-injecting chat-completions server.
 
-Nothing is mocked: ``eval.fake_llm.FakeLLM`` is an HTTP server on 127.0.0.1 and the openai SDK talks to it. Timeouts
-are kept small (0.5 s) so the file stays fast.
+Nothing is mocked: ``eval.fake_llm.FakeLLM`` is an HTTP server on 127.0.0.1 and the openai SDK talks to it. The
+client timeout (2 s) is short enough to keep the hang faults quick, and long enough that a healthy reply is never
+timed out and retried on a loaded 2-core CI machine running the suite in two workers (at 0.5 s one was, and the
+call counts below went one over).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from schemas.settings import VQASettings
 from tests.badpdfs import good_pdf_bytes
 from tests.conftest import REPO
 
-TIMEOUT = 0.5
+TIMEOUT = 2.0
 
 
 def settings_for(srv: FakeLLM, **kw) -> VQASettings:
