@@ -2,5 +2,5 @@
 
 from pipeline.captions.detector import find_captions
 
-VERSION = "4"
+VERSION = "5"
 __all__ = ["VERSION", "find_captions"]

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from pipeline.captions.builder import caption_lines, join_lines
+from pipeline.captions.builder import caption_lines, join_lines, mend_lines
+from pipeline.captions.columns import continuation
 from pipeline.captions.labels import label_regex, match_label
+from pipeline.captions.split import legend
+from pipeline.captions.style import running_style
 from schemas import Caption, Page
 from schemas.settings import CaptionSettings
 
 
 def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[Caption]:
     """Captions on a page, in reading order of their blocks. A caption starts a block (or a line of one
-    after a gap) with a figure label; references inside running text ("see Fig. 5.3") never do."""
+    after a gap) with a figure label; references inside running text ("see Fig. 5.3") never do. A caption
+    goes on where the page sends it: a head over its figure takes the legend under the figure
+    (``split.legend``), a caption cut by the foot of its column goes on at the top of the next column
+    (``columns.continuation``); both need the page's running-text style, read from the lines outside the
+    captions."""
     settings = settings or CaptionSettings()
     pattern = label_regex(settings.labels)
-    blocks = sorted(page.text_blocks, key=lambda b: (round(b.bbox[0] / 50), b.bbox[1]))
-    captions = []
+    blocks = sorted((mend_lines(b) for b in page.text_blocks), key=lambda b: (round(b.bbox[0] / 50), b.bbox[1]))
+    found = []  # (label match, lines, box)
     consumed: set[int] = set()  # ids of lines already inside a caption
 
     def starts(text: str) -> bool:
@@ -33,12 +40,34 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
                     continue
             lines = caption_lines(block, li, blocks[bi + 1 :], starts, label_end=m.end)
             consumed.update(id(ln) for ln in lines)
-            text = join_lines([ln.text for ln in lines])[: settings.max_caption_chars]
-            box = (
+            box = (  # the part under the label: the caption's place next to its figure
                 min(ln.bbox[0] for ln in lines),
                 min(ln.bbox[1] for ln in lines),
                 max(ln.bbox[2] for ln in lines),
                 max(ln.bbox[3] for ln in lines),
             )
-            captions.append(Caption(page=page.number, bbox=box, label=m.label, number=m.number, text=text))
+            found.append((m, lines, box))
+    if not found:
+        return []
+    body = running_style(ln for b in blocks for ln in b.lines if id(ln) not in consumed)
+
+    def go_on(nxt) -> list:
+        nb, ni = nxt
+        after = next(k for k, b in enumerate(blocks) if b is nb) + 1
+        part = caption_lines(nb, ni, blocks[after:], starts)
+        consumed.update(id(ln) for ln in part)
+        return part
+
+    captions = []
+    for m, lines, box in found:
+        part = lines
+        if (nxt := legend(blocks, page.images, part, consumed, starts, body)) is not None:
+            part = go_on(nxt)
+            lines = lines + part
+        # cut by the foot of its column, it goes on at the top of the next one (each to the right: it ends)
+        while (nxt := continuation(blocks, page.images, part, consumed, starts, body)) is not None:
+            part = go_on(nxt)
+            lines = lines + part
+        text = join_lines([ln.text for ln in lines])[: settings.max_caption_chars]
+        captions.append(Caption(page=page.number, bbox=box, label=m.label, number=m.number, text=text))
     return captions

@@ -223,3 +223,245 @@ def test_roman_plate_numbers_are_labels_but_roman_looking_words_are_not():
     assert label("Plate IV shows the hands") is None
     assert label("Figure In the clinic") is None
     assert label("Figure civil") is None
+
+
+# ---------------------------------------------------------------- credit lines, keys, split labels, columns
+
+
+def _ln(x0, y0, x1, text, size=8.0, font="Times-Roman"):
+    """One line of one span, its box as tall as the font's line (1.22 x size)."""
+    return TextLine(bbox=(x0, y0, x1, y0 + 1.22 * size), text=text, spans=[TextSpan(text=text, size=size, font=font)])
+
+
+def _blk(lines):
+    return TextBlock(bbox=(min(ln.bbox[0] for ln in lines), min(ln.bbox[1] for ln in lines),
+                           max(ln.bbox[2] for ln in lines), max(ln.bbox[3] for ln in lines)), lines=lines)
+
+
+def _stack(x0, y0, texts, size=8.0, font="Times-Roman", x1=None):
+    """A block of lines set one under the other in one size and font."""
+    step = 1.22 * size
+    return _blk([_ln(x0, y0 + k * step, x1 or x0 + 5.0 * len(t), t, size, font) for k, t in enumerate(texts)])
+
+
+def _page(blocks, images=(), width=595, height=842):
+    return Page(number=1, width=width, height=height, scanned=False, text_blocks=list(blocks), images=list(images))
+
+
+def test_a_credit_line_under_the_caption_in_a_smaller_italic_size_belongs_to_it():
+    caption = _stack(50, 300, ["Fig. 4.2 Nummular eczema: coin-shaped plaques", "on the shins of an older man."], 8.5)
+    for credit in ["Courtesy of Dr A. Marsh, Northfield Hospital.", "Reprinted with permission from the Atlas (2009).",
+                   "Reproduced with permission from K. Okafor.", "(credit: L. Brenner)", "Source: the Skin Atlas.",
+                   "Adapted from Smith (1998).", "Photograph courtesy of J. Tanaka.", "© 2004 Synthetic Press."]:
+        under = _stack(50, caption.bbox[3] + 2, [credit], 7.5, "Times-Italic")
+        running = _stack(50, under.bbox[3] + 14, ["Body text of the chapter goes on here."], 10)
+        (cap,) = find_captions(_page([caption, under, running]))
+        assert cap.text == "Fig. 4.2 Nummular eczema: coin-shaped plaques on the shins of an older man. " + credit
+    # a credit that wraps goes on in its own size; the body text after it does not belong to the caption
+    under = _stack(50, caption.bbox[3] + 2, ["Reprinted with permission from A Primer of Skin", "Pathology (1993)."],
+                   7.5, "Times-Italic")
+    running = _stack(50, under.bbox[3] + 3, ["Body text of the chapter goes on here."], 10)
+    (cap,) = find_captions(_page([caption, under, running]))
+    assert cap.text.endswith("older man. Reprinted with permission from A Primer of Skin Pathology (1993).")
+
+
+def test_a_credit_sentence_far_below_or_a_smaller_line_without_a_cue_is_not_taken():
+    caption = _stack(50, 300, ["Fig. 4.2 Nummular eczema on the shins."], 8.5)
+    far = _stack(50, caption.bbox[3] + 40, ["Courtesy of Dr A. Marsh, Northfield Hospital."], 7.5, "Times-Italic")
+    note = _stack(50, caption.bbox[3] + 2, ["Table notes in a smaller size directly below."], 7.5, "Times-Italic")
+    prose = _stack(50, caption.bbox[3] + 2, ["Courtesy is due to the patients who agreed."], 7.5, "Times-Italic")
+    body = _stack(50, caption.bbox[3] + 2, ["Reprinted editions of the atlas kept the plates."], 10)
+    panel = _stack(50, caption.bbox[3] + 2, ["(c) Histology showing acanthosis, a panel's own legend set small"],
+                   7.5, "Times-Italic")  # "(c)" is a panel marker, not a copyright sign
+    for blocks in ([caption, far], [caption, note], [caption, prose], [caption, body], [caption, panel]):
+        (cap,) = find_captions(_page(blocks))
+        assert cap.text == "Fig. 4.2 Nummular eczema on the shins.", blocks[1].lines[0].text
+
+
+def test_a_key_line_under_the_caption_in_a_smaller_size_belongs_to_it():
+    caption = _stack(50, 300, ["Fig. 2 Schematic of the layers of normal skin."], 8.5)
+    key = _stack(50, caption.bbox[3] + 1, ["a, sweat-coil; b, capillary loop; c,", "dermis; d, duct."], 7.5, "Times-Italic")
+    running = _stack(50, key.bbox[3] + 3, ["Body text of the chapter goes on here."], 10)
+    (cap,) = find_captions(_page([caption, key, running]))
+    assert cap.text == ("Fig. 2 Schematic of the layers of normal skin. a, sweat-coil; b, capillary loop; c, dermis; "
+                        "d, duct.")
+    # the key in the caption's own size was, and is, part of the caption; a key-like line far below is not
+    same = _stack(50, caption.bbox[3], ["a, duct; b, dermis."], 8.5, "Times-Italic")
+    assert find_captions(_page([caption, same]))[0].text.endswith("normal skin. a, duct; b, dermis.")
+    far = _stack(50, caption.bbox[3] + 30, ["a, duct; b, dermis."], 7.5)
+    assert find_captions(_page([caption, far]))[0].text == "Fig. 2 Schematic of the layers of normal skin."
+
+    from pipeline.captions.builder import is_key
+
+    assert is_key("a, sweat-coil; b, duct; c, hair follicle.") and is_key("a, sweat-coil; b,") and is_key("c, duct.")
+    assert is_key("1 = epidermis; 2 = dermis") and is_key("(a) : basal layer; (b) : dermis")
+    assert not is_key("A, Clinical view showing ill-defined erythema on the scalp of a man.")
+    assert not is_key("(A) (B) (C)") and not is_key("Table notes in a smaller size.") and not is_key("0, 20")
+
+
+def test_a_smaller_label_that_extraction_left_after_its_line_is_joined_to_it():
+    """A label set smaller than its body on the body's baseline sorts after the body's first line (its centre is
+    lower), and text extraction leaves it a row of its own at the block's end: the caption was the label alone."""
+    body = [_ln(341.8, 677.8, 486.9, "Schematic of the layers of", 8.5, "Courier"),
+            _ln(295.1, 688.2, 488.1, "normal skin: epidermis, dermis and", 8.5, "Courier"),
+            _ln(295.1, 698.5, 341.0, "subcutis.", 8.5, "Courier")]
+    label = TextLine(bbox=(295.1, 678.7, 334.3, 688.1), text="Fig. 9-6", spans=[TextSpan(text="Fig.", size=7.5, font="Courier"),
+                                                                                   TextSpan(text="9-6", size=7.5, font="Courier")])
+    (cap,) = find_captions(_page([_blk(body + [label])]))
+    assert cap.text == "Fig. 9-6 Schematic of the layers of normal skin: epidermis, dermis and subcutis."
+    assert cap.bbox[1] == 677.8
+    # justified: the label's gap to its line is a stretched word space (wider than a line height), printed across
+    # by the lines below it
+    body = [_ln(407.3, 66.5, 556.8, "– Contact dermatitis in a"), _ln(344.6, 76.3, 556.8, "74-year-old man. (a) Clinical"),
+            _ln(344.6, 86.1, 493.4, "view of the nails."), _ln(344.6, 66.6, 395.2, "PLATE 3–1")]
+    (cap,) = find_captions(_page([_blk(body)]))
+    assert cap.text == "PLATE 3–1 – Contact dermatitis in a 74-year-old man. (a) Clinical view of the nails."
+
+
+def test_two_captions_side_by_side_in_one_block_stay_apart():
+    from pipeline.captions.builder import mend_lines
+
+    # the gutter between them (18 pt, two line heights) is blank on every line: no word space, two captions
+    rows = [_ln(54, 699, 288, "Fig. 2-3. Early appearance of either superficial or deep frost-"),
+            _ln(54, 710, 288, "bite. Note the mild edema of the toes."),
+            _ln(306, 699, 540, "Fig. 2-4. Superficial frostbite with large blebs extending"),
+            _ln(306, 710, 430, "to the fingertips.")]
+    block = _blk(rows)
+    assert mend_lines(block) is block
+    # two columns in one block under a title across both: the gutter (14 pt, over a line height) stays a gutter
+    title = _ln(54, 684, 540, "Chapter 2: Cold Injuries and the Skin of the Extremities in the Field")
+    assert [ln.text for ln in mend_lines(_blk([title] + rows)).lines] == [title.text] + [r.text for r in rows]
+    assert [c.text for c in find_captions(_page([block]))] == [
+        "Fig. 2-3. Early appearance of either superficial or deep frostbite. Note the mild edema of the toes.",
+        "Fig. 2-4. Superficial frostbite with large blebs extending to the fingertips."]
+
+
+def _column_page(cont, cap_end="and secondary changes such as", below=None, cap_font="Helvetica", cont_font=None,
+                 head_font="Helvetica-Oblique"):
+    """A two-column page (columns at x 50-280 and 300-530, text area y 70-770): a running head, body text and a
+    figure in the left column with its caption at the column's foot, ``cont`` at the top of the right column
+    (then body text), a page number under the text area. ``below``: a block under the caption."""
+    from schemas import ImageRegion
+
+    head = _stack(300, 40, ["Chapter 7: Drug Eruptions"], 8, head_font)
+    body_left = _stack(50, 70, ["Running text of the chapter, set in the body size"] * 20, 10)
+    caption = _stack(50, 740, ["Fig. 3.1 Dermoscopy of psoriasis on the trunk, showing", cap_end], 8, cap_font, x1=280)
+    blocks = [head, body_left, caption]
+    y = 70.0
+    if cont:
+        top = cont if isinstance(cont, TextBlock) else _stack(300, 70, cont, 8, cont_font or cap_font, x1=530)
+        blocks.append(top)
+        y = top.bbox[3] + 14
+    blocks.append(_stack(300, y, ["Running text of the chapter, set in the body size"] * 10, 10))
+    blocks.append(_stack(280, 800, ["297"], 8))
+    if below:
+        blocks.append(below)
+    image = ImageRegion(bbox=(50, 330, 280, 730), kind="embedded", png=b"", width=1, height=1, digest="x")
+    return _page(blocks, [image])
+
+
+def test_a_caption_cut_by_the_foot_of_its_column_goes_on_at_the_top_of_the_next():
+    start = "Fig. 3.1 Dermoscopy of psoriasis on the trunk, showing and secondary changes such as"
+    (cap,) = find_captions(_column_page(["post-inflammatory pigmentation may obs-", "cure the primary morphology."]))
+    assert cap.text == start + " post-inflammatory pigmentation may obscure the primary morphology."
+    assert cap.bbox[0] == 50 and cap.bbox[1] == 740  # the caption's place is where its label is, next to its figure
+    # cut at a line end that ends a sentence: the next column's line going on in lower case still continues it
+    (cap,) = find_captions(_column_page(["which the lesion cleared.", "Courtesy of Dr A. Marsh."], cap_end="as such."))
+    assert cap.text.endswith("as such. which the lesion cleared. Courtesy of Dr A. Marsh.")
+    # a table lower on the page whose cells start left of the next column's edge does not hide that column
+    page = _column_page(["post-inflammatory pigmentation may obs-", "cure the primary morphology."])
+    cells = _blk([_ln(285, 500, 330, "Dermoscopy", 7, "Times-Bold"), _ln(285, 510, 340, "Peripheral globules", 7),
+                  _ln(285, 520, 340, "A structureless pattern", 7)])
+    (cap,) = find_captions(page.model_copy(update={"text_blocks": page.text_blocks + [cells]}))
+    assert cap.text == start + " post-inflammatory pigmentation may obscure the primary morphology."
+    # the continuation's credit line under it, smaller, comes too
+    page = _column_page(["post-inflammatory pigmentation."])
+    cont = page.text_blocks[3]
+    credit = _stack(300, cont.bbox[3] + 2, ["(credit: S. Varga)"], 7, "Helvetica-Oblique")
+    body = page.text_blocks[4].model_copy(update={"bbox": (300, credit.bbox[3] + 14, 530, credit.bbox[3] + 140)})
+    (cap,) = find_captions(page.model_copy(update={"text_blocks": page.text_blocks[:4] + [credit, body] + page.text_blocks[5:]}))
+    assert cap.text.endswith("such as post-inflammatory pigmentation. (credit: S. Varga)")
+    # a running head above the next column in the caption's very style is page furniture, not the continuation
+    (cap,) = find_captions(_column_page(["post-inflammatory pigmentation."], head_font="Helvetica"))
+    assert cap.text.endswith("such as post-inflammatory pigmentation.")
+
+
+def test_the_next_columns_body_text_or_a_finished_caption_is_not_swallowed():
+    plain = "Fig. 3.1 Dermoscopy of psoriasis on the trunk, showing and secondary changes such as"
+    # the next column opens with running text (the body's size): it is not the caption's, even mid-sentence
+    (cap,) = find_captions(_column_page(None))
+    assert cap.text == plain
+    # a caption that ends a sentence, and the next column opens with another caption-styled block in capitals
+    (cap,) = find_captions(_column_page(["Table 3.2 Drugs that cause eruptions."], cap_end="as in psoriasis."))
+    assert cap.text.endswith("as in psoriasis.")
+    (cap,) = find_captions(_column_page(["Box notes set in the caption's style."], cap_end="as in psoriasis."))
+    assert cap.text.endswith("as in psoriasis.")
+    # a caption without a full stop and a table's caption opening the next column: a new item, not the rest
+    (cap,) = find_captions(_column_page(["Table 3.2 Drugs that cause eruptions"], cap_end="as in psoriasis"))
+    assert cap.text.endswith("as in psoriasis")
+    # a block in another font at the top of the next column is not the caption's continuation
+    (cap,) = find_captions(_column_page(["post-inflammatory pigmentation."], cont_font="Helvetica-Bold"))
+    assert cap.text == plain
+    # the next column opens with another figure's caption in another font, its key in lower case in this one's
+    other = _blk([_ln(300, 70, 530, "FIGURE 3.2 – Age distribution of", 8, "Helvetica-Oblique"),
+                  _ln(300, 80, 530, "patients seen in the clinic.", 8, "Helvetica-Oblique"),
+                  _ln(300, 90, 530, "a, sweat-coil; b, capillary loop.", 8, "Helvetica")])
+    caps = find_captions(_column_page(other))
+    assert [c.text for c in caps] == [plain, "FIGURE 3.2 – Age distribution of patients seen in the clinic. a, "
+                                             "sweat-coil; b, capillary loop."]
+    # the caption does not end its column (running text under it): it is not cut by the column's foot
+    below = _stack(50, 765, ["Running text goes on under the caption."], 10)
+    page = _column_page(["post-inflammatory pigmentation."], below=below)
+    assert find_captions(page)[0].text == plain
+    # a caption set like the running text cannot be told from it: no continuation
+    page = _column_page(["post-inflammatory pigmentation."], cap_font="Times-Roman")
+    page = page.model_copy(update={"text_blocks": [b if b.bbox[1] != 740 else _stack(50, 740, [
+        "Fig. 3.1 Dermoscopy of psoriasis on the trunk, showing", "and secondary changes such as"], 10, x1=280)
+        for b in page.text_blocks]})
+    assert find_captions(page)[0].text == plain
+
+
+def _image(box):
+    from schemas import ImageRegion
+
+    return ImageRegion(bbox=box, kind="embedded", png=b"", width=1, height=1, digest=str(box))
+
+
+def _split_page(head, legend_font="Helvetica-Oblique", legend_size=8.0, head_x=(262, 318)):
+    """A figure of two panels (x 150-290 and 296-436, y 250-400) with panel letters under them, ``head`` over
+    it, a legend under it, running text above and below."""
+    blocks = [_stack(50, 70, ["Running text of the chapter, set in the body size"] * 12, 10, x1=540),
+              _blk([_ln(head_x[0], 232, head_x[1], head, 9, "Helvetica-Bold")]),
+              _blk([_ln(216, 402, 224, "(A)", 8, "Helvetica-Bold"), _ln(362, 402, 370, "(B)", 8, "Helvetica-Bold")]),
+              _stack(150, 416, ["Psoriasis on the elbow. (A) Clinical view of the plaques.",
+                                "(B) Dermoscopy of the same lesion."], legend_size, legend_font, x1=436),
+              _stack(50, 460, ["Running text of the chapter goes on under the figure"] * 12, 10, x1=540)]
+    return _page(blocks, [_image((150, 250, 290, 400)), _image((296, 250, 436, 400))])
+
+
+def test_a_head_over_its_figure_takes_the_legend_under_the_figure():
+    (cap,) = find_captions(_split_page("PLATE 12."))
+    assert cap.text == ("PLATE 12. Psoriasis on the elbow. (A) Clinical view of the plaques. (B) Dermoscopy of the "
+                        "same lesion.")
+    assert cap.bbox[1] == 232  # the head's place
+    (cap,) = find_captions(_split_page("Fig. 3 — The Epidermis.", head_x=(230, 350)))
+    assert cap.text.startswith("Fig. 3 — The Epidermis. Psoriasis on the elbow.")
+
+
+def test_running_text_under_a_figure_is_no_legend():
+    # the legend's place holds text in the running text's style: not a legend
+    (cap,) = find_captions(_split_page("PLATE 12.", legend_font="Times-Roman", legend_size=10))
+    assert cap.text == "PLATE 12."
+    # a line of running text that ends with a label, flush with its column, over a figure: not a head
+    (cap,) = find_captions(_split_page("Figure 3.", head_x=(150, 190)))
+    assert cap.text == "Figure 3."
+    # a legend that starts with a label of its own is a caption of its own
+    page = _split_page("PLATE 12.")
+    page.text_blocks[3].lines[0] = _ln(150, 416, 436, "Fig. 4 Psoriasis on the elbow, the plaques.", 8, "Helvetica-Oblique")
+    assert sorted(c.text for c in find_captions(page)) == [
+        "Fig. 4 Psoriasis on the elbow, the plaques. (B) Dermoscopy of the same lesion.", "PLATE 12."]
+    # a full caption over its figure (several lines) takes nothing from under the figure
+    page = _split_page("PLATE 12.")
+    page.text_blocks[1] = _stack(150, 210, ["PLATE 12. Psoriasis: a plaque on the elbow of a man.",
+                                            "The scale is silvery and thick."], 9, "Helvetica", x1=436)
+    assert find_captions(page)[0].text == "PLATE 12. Psoriasis: a plaque on the elbow of a man. The scale is silvery and thick."
