@@ -1,5 +1,9 @@
 """Figures stage: captions + alignment + panels on every page of an extracted book -> one Record per region.
 
+Per page: captions (``pipeline.captions``), alignment (``pipeline.align``), a label-only caption above its
+figure joined with the legend under it (``pipeline.legends``); then across pages, a plate page's figures given
+the captions printed on the facing page (``pipeline.facing``); then panels.
+
 Every region becomes a record. Regions that are not figures (decorations, uncaptioned vector clusters) and
 figures without a caption are kept in the output as rejected records with a reason code.
 """
@@ -10,6 +14,8 @@ import hashlib
 from collections.abc import Callable, Iterable
 
 from pipeline import align as align_mod
+from pipeline import facing as facing_mod
+from pipeline import legends as legends_mod
 from pipeline import panels as panels_mod
 from pipeline.captions import VERSION as CAPTIONS_VERSION
 from pipeline.captions import find_captions
@@ -19,7 +25,7 @@ from pipeline.extract.placeholders import KIND as PLACEHOLDER
 from schemas import ExtractedBook, Figure, ImageRegion, Item, Panel, Record, StageReport
 from schemas.settings import AlignSettings, CaptionSettings
 
-VERSION = f"2-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
+VERSION = f"3-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
 
 NO_CAPTION = "no_caption"
 VECTOR_UNCAPTIONED = "vector_uncaptioned"
@@ -45,15 +51,21 @@ def build_records(
     pool's map, so a book's compound figures are split on all cores."""
     book = extracted.book
     report = StageReport(stage="figures")
-    aligned = []  # per page: (page, its candidate regions, its figures, their split jobs)
-    split_jobs: list[SplitJob] = []
+    pages: list[facing_mod.AlignedPage] = []
     for page in extracted.pages:
         captions = find_captions(page, caption_settings)
         candidates = [r for r in page.images if not r.reject_reasons]
-        figures = align_mod.align_page(candidates, captions, page.number, align_settings)
-        jobs = [split_job(fig, candidates) for fig in figures]
+        lines = [ln for b in page.text_blocks for ln in b.lines]
+        figures = align_mod.align_page(candidates, captions, page.number, align_settings, lines)
+        figures = legends_mod.join_split_legends(figures, captions, page, candidates, caption_settings)
+        pages.append(facing_mod.AlignedPage(page, candidates, captions, figures))
+    pages = facing_mod.pair_facing_pages(pages, align_settings)  # plates whose caption is on the facing page
+    aligned = []  # per page: (page, its candidate regions, its figures, their split jobs)
+    split_jobs: list[SplitJob] = []
+    for ap in pages:
+        jobs = [split_job(fig, ap.regions) for fig in ap.figures]
         split_jobs += [j for j in jobs if j is not None]
-        aligned.append((page, candidates, figures, jobs))
+        aligned.append((ap.page, ap.regions, ap.figures, jobs))
     splits = iter(list(mapper(split_panels, split_jobs)) if split_jobs else [])
     items: list[Item] = []
     for page, candidates, figures, jobs in aligned:

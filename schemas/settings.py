@@ -131,6 +131,23 @@ class AlignSettings(BaseModel):
         0.3, description="minimum horizontal overlap (fraction of the narrower box) for caption and image"
     )
     max_regions_per_caption: int = Field(8, description="most image regions one caption can own")
+    max_panel_gap_pt: float = Field(
+        14.0,
+        description="largest white gap between two images of one row or grid (PDF points; panel letters printed "
+        "under a panel do not count): two images this close side by side or one under the other, with no text "
+        "between and no caption of their own each, are one figure and take one caption (pipeline.align)",
+    )
+    panel_min_frac: float = Field(
+        0.15, gt=0, lt=0.5,
+        description="splitting a compound raster into the panels its caption names (pipeline.panel_split): a panel "
+        "is at least this fraction of the raster's width and height (and 16 px)",
+    )
+    panel_letters_ocr: bool = Field(
+        True,
+        description="when a border between panels is doubtful, read the panel letters in the panels' corners with "
+        "tesseract (one call on small corner crops) to confirm it; off: a doubtful split leaves the figure whole "
+        "(panels_unsplit)",
+    )
 
 
 class ModalitySettings(BaseModel):
