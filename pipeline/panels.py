@@ -1,19 +1,33 @@
-"""Panels of a compound figure: reading order, letters a, b, ... and subcaptions parsed from the caption."""
+"""Panels of a compound figure: reading order, letters a, b, ... and subcaptions parsed from the caption; the
+split of a compound raster into the panels its caption names (``pipeline.panel_split``: white gutters, drawn
+lines of any colour, photographs touching edge to edge, panel letters read in the corners)."""
 
 from __future__ import annotations
 
 import re
 import string
 
-from schemas import Figure, Panel
+from pipeline.panel_split import PANELS_UNSPLIT, PanelSplit, split_compound
+from schemas import Figure, ImageRegion, Panel
+from schemas.settings import AlignSettings
 
-VERSION = "2"
+VERSION = "3"
+
+__all__ = [
+    "PANELS_UNSPLIT", "PanelSplit", "assign_panels", "named_panels", "parse_subcaptions", "reading_order",
+    "split_by_gutters", "split_for_caption", "split_region",
+]
 
 # "(a) ...", "(a, b) ...", "(A and B) ...", "(a-c) ..."
 PAREN_MARK = re.compile(r"\(\s*([a-hA-H])(?:\s*(?:,|and|&|-|–)\s*([a-hA-H]))*\s*\)")
+# "A) ...", "C and D) ..." at the start of a clause (journals that print only the closing bracket)
+CLOSE_MARK = re.compile(r"(?:(?<=^)|(?<=[.;:]\s))([a-hA-H])(?:\s*(?:,|and|&|-|–)\s*([a-hA-H]))*\s*\)")
+# "A–D ..." at the start of a clause: a range of panels without brackets
+RANGE_MARK = re.compile(r"(?:(?<=^)|(?<=[.;:]\s))([A-H])\s*[-–—]\s*([A-H])\b(?!\))")
 # "A, ...; B, ..." or "A: ..." at the start of a clause
 LETTER_MARK = re.compile(r"(?:(?<=^)|(?<=[.;]\s))([A-H])[,:.]\s")
 SIDE_MARK = re.compile(r"\b(Left|Right|Top|Bottom|Upper|Lower|Middle|Centre|Center)\s*(?:panel)?\s*:", re.IGNORECASE)
+PUNCT = " ;,.:—–-"  # what a subcaption never starts or ends with
 SIDE_ORDER = {"left": 0, "top": 0, "upper": 0, "middle": 1, "centre": 1, "center": 1, "right": 2, "bottom": 2, "lower": 2}
 
 
@@ -41,16 +55,22 @@ def _letters(first: str, others: tuple) -> list[str]:
 def parse_subcaptions(caption: str) -> dict[str, str]:
     """Map panel letters to their text. Shared text before the first marker is not repeated per panel.
 
-    Handles "(a) ... (b) ...", "(a,b) ...", "(A and B) ...", "A, ...; B, ..." and "Left: ... Right: ..."."""
+    Handles "(a) ... (b) ...", "(a,b) ...", "(A and B) ...", "A) ... B) ...", "A–D ...", "A, ...; B, ..." and
+    "Left: ... Right: ..."."""
     body = re.sub(r"^\s*\S+\.?\s*[\d.\-–A-Za-z]*[.:]?\s*", "", caption, count=1) if caption else ""
     marks = []  # (start, end, [letters])
-    for m in PAREN_MARK.finditer(body):
-        inner = m.group(0)[1:-1]
+    found_marks = sorted([*PAREN_MARK.finditer(body), *CLOSE_MARK.finditer(body)], key=lambda m: m.start())
+    for m in found_marks:
+        inner = m.group(0).lstrip("(")[:-1]
         found = re.findall(r"\b[a-hA-H]\b", inner)
         if re.search(r"[-–]", inner) and len(found) == 2:
             a, b = found[0].lower(), found[1].lower()
             found = [chr(c) for c in range(ord(a), ord(b) + 1)]
         marks.append((m.start(), m.end(), [f.lower() for f in found]))
+    if not marks:
+        for m in RANGE_MARK.finditer(body):
+            a, b = m.group(1).lower(), m.group(2).lower()
+            marks.append((m.start(), m.end(), [chr(c) for c in range(ord(a), ord(b) + 1)]))
     if not marks:
         for m in LETTER_MARK.finditer(body):
             marks.append((m.start(), m.end(), [m.group(1).lower()]))
@@ -60,13 +80,14 @@ def parse_subcaptions(caption: str) -> dict[str, str]:
         if marks:  # re-letter sides in their order of appearance
             marks = [(s, e, [string.ascii_lowercase[k]]) for k, (s, e, _l) in enumerate(marks)]
     out: dict[str, str] = {}
+    # markers after their text ("rash on the trunk (a) with bullae on both thighs (b).") describe the text before
+    # them: the last marker closes the caption and the first one has text before it
+    suffix = bool(marks) and not body[marks[-1][1]:].strip(PUNCT) and bool(body[:marks[0][0]].strip(PUNCT))
     for k, (start, end, letters) in enumerate(marks):
-        stop = marks[k + 1][0] if k + 1 < len(marks) else len(body)
-        text = body[end:stop].strip(" ;,.")
-        # a marker at the end of a clause ("... on the trunk (a)") describes the text before it
-        if not text and k == len(marks) - 1:
-            prev = marks[k - 1][1] if k else 0
-            text = body[prev:start].strip(" ;,.")
+        if suffix:
+            text = body[marks[k - 1][1] if k else 0:start].strip(PUNCT)
+        else:
+            text = body[end:marks[k + 1][0] if k + 1 < len(marks) else len(body)].strip(PUNCT)
         for letter in letters:
             if text:
                 out[letter] = (out.get(letter, "") + " " + text).strip()
@@ -86,61 +107,43 @@ def assign_panels(figure: Figure) -> Figure:
     return figure.model_copy(update={"panels": out})
 
 
-GUTTER_WHITE = 235  # grey level above which a gutter pixel counts as white
-GUTTER_FILL = 0.985  # share of white pixels a row/column needs to be part of a gutter
-GUTTER_MIN_FRAC = 0.012  # a gutter is at least this fraction of the image side wide
-MIN_PANEL_FRAC = 0.15  # a panel is at least this fraction of the image side
-
-
-def _runs(mask):
-    """(start, end) of runs of True in a 1-D boolean array."""
-    runs, start = [], None
-    for i, v in enumerate(mask):
-        if v and start is None:
-            start = i
-        elif not v and start is not None:
-            runs.append((start, i))
-            start = None
-    if start is not None:
-        runs.append((start, len(mask)))
-    return runs
-
-
-def _cuts(white_share, size: int) -> list[tuple[int, int]]:
-    """Spans of content between interior white gutters along one axis."""
-    gutters = [
-        (a, b) for a, b in _runs(white_share >= GUTTER_FILL)
-        if b - a >= max(2, GUTTER_MIN_FRAC * size) and a > 0 and b < size
-    ]
-    spans, pos = [], 0
-    for a, b in gutters:
-        spans.append((pos, a))
-        pos = b
-    spans.append((pos, size))
-    spans = [(a, b) for a, b in spans if b - a >= MIN_PANEL_FRAC * size]
-    return spans
-
-
 def split_by_gutters(img) -> list[tuple[int, int, int, int]]:
-    """Panels of a composite raster, split along white gutters (projection profiles): boxes in pixels
-    (x0, y0, x1, y1) in reading order (rows, then columns within a row). One box when there is no gutter."""
-    import cv2
-    import numpy as np
+    """Panels of a composite raster without knowing how many there are: boxes in pixels (x0, y0, x1, y1) in
+    reading order (rows, then columns within a row), cut at every border the pixels clearly show (a white
+    gutter, a drawn line of any colour, a seam where two photographs touch; ``panel_split.ACCEPT``). One box,
+    the whole raster, when there is none. (The name is the old one: it cut at white gutters only.) With the
+    caption's count, ``split_for_caption`` is the better call."""
+    return split_compound(img).boxes
 
-    img = np.ascontiguousarray(img, dtype=np.uint8)
-    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img  # 10x faster than a float mean
-    white = gray >= GUTTER_WHITE
-    h, w = white.shape
-    boxes = []
-    for y0, y1 in _cuts(white.mean(axis=1), h) or [(0, h)]:
-        band = white[y0:y1]
-        for x0, x1 in _cuts(band.mean(axis=0), w) or [(0, w)]:
-            # trim the panel's own white margins
-            cell = ~band[:, x0:x1]
-            rows, cols = np.where(cell.any(axis=1))[0], np.where(cell.any(axis=0))[0]
-            if len(rows) and len(cols):
-                boxes.append((x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1))
-    return boxes if len(boxes) > 1 else [(0, 0, w, h)]
+
+def split_for_caption(img, caption: str, settings: AlignSettings | None = None) -> PanelSplit:
+    """The raster cut into exactly the panels ``caption`` names, when the pixels support that many; otherwise
+    the whole raster with reason PANELS_UNSPLIT (a photograph is never cut on a guess). Panel letters are read
+    in the panels' corners (tesseract, one call) only when a border is doubtful (``panel_letters_ocr``)."""
+    settings = settings or AlignSettings()
+    letters = named_panels(caption)
+    return split_compound(img, len(letters), letters, ocr=settings.panel_letters_ocr,
+                          min_panel_frac=settings.panel_min_frac)
+
+
+def split_region(png: bytes, bbox, kind: str, caption: str,
+                 settings: AlignSettings | None = None) -> tuple[list[ImageRegion] | None, str | None]:
+    """A compound raster region cut into one region per panel the caption names (boxes in page points, pixels
+    cropped from the region's own), or (None, PANELS_UNSPLIT) when the pixels do not support the split. The
+    worker-side job of ``pipeline.figures`` (decode, split, encode), taking the caption's panel count."""
+    from pipeline.extract.images import make_region, png_to_numpy
+
+    img = png_to_numpy(png)
+    split = split_for_caption(img, caption, settings)
+    if not split.split:
+        return None, split.reason
+    x0, y0, x1, y1 = bbox
+    sx, sy = (x1 - x0) / img.shape[1], (y1 - y0) / img.shape[0]
+    return [
+        make_region(img[by0:by1, bx0:bx1], (x0 + bx0 * sx, y0 + by0 * sy, x0 + bx1 * sx, y0 + by1 * sy), kind,
+                    max(img.shape[:2]))
+        for bx0, by0, bx1, by1 in split.boxes
+    ], None
 
 
 def named_panels(caption: str) -> list[str]:

@@ -71,6 +71,20 @@ def test_subcaption_forms():
     assert parse_subcaptions("Fig. 6 Psoriasis of the scalp.") == {}
 
 
+def test_subcaption_markers_after_their_text():
+    # the marker closes its clause: the text before "(a)" is panel a's, the text between "(a)" and "(b)" is b's
+    assert parse_subcaptions("Figure 1. Maculopapular rash on the trunk (a) with haemorrhagic bullae on both thighs (b).") == {
+        "a": "Maculopapular rash on the trunk", "b": "with haemorrhagic bullae on both thighs"}
+    # a marker first is a prefix marker even when a later one ends the caption
+    assert parse_subcaptions("Fig. 7 (a) Plaque on the elbow; (b)") == {"a": "Plaque on the elbow"}
+
+
+def test_subcaption_never_starts_with_punctuation():
+    assert parse_subcaptions("Figure 2. (A): petechiae on the legs. (B): positive tourniquet test.") == {
+        "a": "petechiae on the legs", "b": "positive tourniquet test"}
+    assert parse_subcaptions("Fig. 8 (a) — nail pitting (b) – onycholysis") == {"a": "nail pitting", "b": "onycholysis"}
+
+
 def test_assign_panels_letters_in_reading_order():
     from schemas import Figure
 
