@@ -312,14 +312,16 @@ def plan_groups(
         groups.append(Group(box=_union([m.bbox for m in members]), members=members))
     # drawings inside a frame (by their centre: clipped drawings may reach past it) belong to it
     free = [d for d in drawings if not any(_centre_in(d["rect"], f) for f in frames)]
-    rects = drawing_rects(free, [g.box for g in groups])
-    figures, small = vector_clusters(rects, page_rect, settings)
+    lines: list = []
+    rects = drawing_rects(free, [g.box for g in groups], lines)
+    figures, small = vector_clusters(rects, page_rect, settings, lines)
     min_area = settings.vector_min_area_frac * page_rect.width * page_rect.height
     for cluster in figures:
         touching = [g for g in groups if not g.frame and _overlap(g.box, cluster)]
         if callable(captions):  # read only on a page with a drawn figure
             captions = captions()
-        for part, n, joined in split_at_captions(cluster, touching, rects, captions):
+        # the straight lines inside count as its drawings too (axes, gridlines, ticks: vector.join_by_lines)
+        for part, n, joined in split_at_captions(cluster, touching, rects + lines, captions):
             if part is None:  # pictures with no drawing of this cluster on their side: they stay as they are
                 continue
             if not joined and (n < settings.vector_min_drawings or part.width * part.height < min_area):

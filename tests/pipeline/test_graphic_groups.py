@@ -273,3 +273,35 @@ def test_a_column_of_labels_beside_a_drawing_is_taken_in_whole():
     page.insert_text((100, 480), "Figure 2-1. Schematic cross-section of the skin.", fontsize=9)
     (region,) = [r for r in regions_of(doc) if r.kind == "vector"]
     assert region.bbox[2] >= right - 1
+
+
+def test_a_bar_chart_is_one_figure_with_its_axes_and_labels():
+    """Charting software writes every bar, gridline, tick and axis as its own path. Bars stand in groups more
+    than a clustering gap apart and the shortest reach no gridline over them; the axes and gridlines (straight
+    lines: no figure of their own) join them, and the chart's box takes in its tick values, categories and
+    axis title, but not the caption under it."""
+    from synth.layouts import draw_chart
+
+    for seed in range(6):  # bars, grouped bars and line charts
+        doc, page = new_page()
+        chart = pymupdf.Rect(80, 260, 420, 470)
+        draw_chart(page, chart, np.random.default_rng(seed))
+        page.insert_text((80, 486), "Fig. 3-2 Age distribution of 406 patients with actinic keratosis.", fontsize=9)
+        (region,) = [r for r in regions_of(doc) if r.kind == "vector"]
+        x0, y0, x1, y1 = region.bbox
+        assert abs(x0 - chart.x0) < 2 and abs(y0 - chart.y0) < 2 and abs(x1 - chart.x1) < 2 and abs(y1 - chart.y1) < 2, (seed, region.bbox)
+        assert not region.reject_reasons
+
+
+def test_table_rules_and_a_rule_under_running_text_join_no_drawing():
+    # a ruled table beside a diagram, touching nothing drawn: it stays out of the diagram's box
+    doc, page = new_page()
+    rng = np.random.default_rng(2)
+    for _ in range(10):
+        p = [(100 + 150 * rng.random(), 300 + 120 * rng.random()) for _ in range(4)]
+        page.draw_bezier(*p, color=(0.1, 0.2, 0.5), width=1)
+    for k in range(6):
+        page.draw_line((300, 300 + 20 * k), (560, 300 + 20 * k), color=(0, 0, 0), width=0.5)
+    page.insert_text((100, 440), "Figure 2-2. Schematic of the plexus.", fontsize=9)
+    (region,) = [r for r in regions_of(doc) if r.kind == "vector"]
+    assert region.bbox[2] < 290
