@@ -135,6 +135,8 @@ def _print_build_summary(m: dict, seconds: float) -> None:
     )
     if m["reject_reasons"]:
         out_console.print("reject reasons: " + ", ".join(f"{k} {v}" for k, v in m["reject_reasons"].items()))
+    if c.get("notes"):
+        out_console.print("notes (records kept): " + ", ".join(f"{k} {v}" for k, v in c["notes"].items()))
     v = m.get("vqa") or {}
     if v.get("generator") == "openai":
         out_console.print(

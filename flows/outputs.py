@@ -137,6 +137,7 @@ def export_dataset(
         "rejected": len(records) - len(kept),
         "figures_kept": len({r.figure_id for r in kept}),
         "needs_review": sum(r.needs_review for r in kept),
+        "notes": dict(sorted(Counter(n for r in records for n in r.notes).items())),
         "vqa_pairs": sum(len(r.vqa) for r in kept),
         "vqa_failed": sum(not r.vqa for r in kept),
         "vqa_pairs_rejected": sum(len(r.vqa_rejected) for r in kept),

@@ -25,7 +25,7 @@ from pipeline.extract.placeholders import KIND as PLACEHOLDER
 from schemas import ExtractedBook, Figure, ImageRegion, Item, Panel, Record, StageReport
 from schemas.settings import AlignSettings, CaptionSettings
 
-VERSION = f"3-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
+VERSION = f"4-c{CAPTIONS_VERSION}-a{align_mod.VERSION}-p{panels_mod.VERSION}"
 
 NO_CAPTION = "no_caption"
 VECTOR_UNCAPTIONED = "vector_uncaptioned"
@@ -47,9 +47,10 @@ def build_records(
     mapper: Callable[..., Iterable] = map,
 ) -> tuple[list[Item], StageReport]:
     """Records (with pixels) for every image region of the book, in page and reading order. ``mapper`` runs the
-    panel splits (decode a raster, cut it along its gutters, encode the panels): the flow passes its process
+    panel splits (decode a raster, cut it into the panels its caption names, encode the panels): the flow passes its process
     pool's map, so a book's compound figures are split on all cores."""
     book = extracted.book
+    align_settings = align_settings or AlignSettings()
     report = StageReport(stage="figures")
     pages: list[facing_mod.AlignedPage] = []
     for page in extracted.pages:
@@ -63,15 +64,18 @@ def build_records(
     aligned = []  # per page: (page, its candidate regions, its figures, their split jobs)
     split_jobs: list[SplitJob] = []
     for ap in pages:
-        jobs = [split_job(fig, ap.regions) for fig in ap.figures]
+        jobs = [split_job(fig, ap.regions, align_settings) for fig in ap.figures]
         split_jobs += [j for j in jobs if j is not None]
         aligned.append((ap.page, ap.regions, ap.figures, jobs))
     splits = iter(list(mapper(split_panels, split_jobs)) if split_jobs else [])
     items: list[Item] = []
     for page, candidates, figures, jobs in aligned:
         for fig, job in zip(figures, jobs):
+            notes = []
             if job is not None:
-                fig, candidates = with_panels(fig, candidates, next(splits))
+                pieces, unsplit = next(splits)
+                fig, candidates = with_panels(fig, candidates, pieces)
+                notes = [unsplit] if unsplit else []
             fig = panels_mod.assign_panels(fig)
             label = fig.caption.label if fig.caption else None
             figure_id = record_id(book.book_id, page.number, fig.bbox)
@@ -92,7 +96,10 @@ def build_records(
                     width=region.width,
                     height=region.height,
                     region_kind=region.kind,
+                    notes=notes,
                 )
+                for note in notes:
+                    report.drop(note)  # counted, not dropped: the record stays kept
                 if region.kind == PLACEHOLDER:
                     rec.reject(PLACEHOLDER_TEXT if fig.caption is not None else TEXT_BOX)
                 elif fig.caption is None:
@@ -127,37 +134,28 @@ def build_records(
     return items, report
 
 
-SplitJob = tuple[bytes, tuple[float, float, float, float], str, int]
+SplitJob = tuple[bytes, tuple[float, float, float, float], str, str, AlignSettings]
 
 
-def split_job(fig: Figure, regions: list[ImageRegion]) -> SplitJob | None:
+def split_job(fig: Figure, regions: list[ImageRegion], settings: AlignSettings) -> SplitJob | None:
     """What splitting needs when ``fig`` is a single raster whose caption names two or more panels: its pixels,
-    box, kind and the number of panels named. None for every other figure."""
+    box, kind, the caption and the settings. None for every other figure."""
     if fig.caption is None or len(fig.panels) != 1:
         return None
-    named = panels_mod.named_panels(fig.caption.text)
-    if len(named) < 2:
+    if len(panels_mod.named_panels(fig.caption.text)) < 2:
         return None
     region = regions[fig.panels[0].region_index]
     if region.kind == PLACEHOLDER:  # a box of text has no panels to cut
         return None
-    return region.png, region.bbox, region.kind, len(named)
+    return region.png, region.bbox, region.kind, fig.caption.text, settings
 
 
-def split_panels(job: SplitJob) -> list[ImageRegion] | None:
-    """The raster cut along white gutters into one region per panel, when the number of pieces found equals
-    the number of panels named; otherwise None (the figure stays one image)."""
-    png, (x0, y0, x1, y1), kind, n_named = job
-    img = png_to_numpy(png)
-    boxes = panels_mod.split_by_gutters(img)
-    if len(boxes) != n_named:
-        return None
-    sx, sy = (x1 - x0) / img.shape[1], (y1 - y0) / img.shape[0]
-    return [
-        make_region(img[by0:by1, bx0:bx1], (x0 + bx0 * sx, y0 + by0 * sy, x0 + bx1 * sx, y0 + by1 * sy), kind,
-                    max(img.shape[:2]))
-        for bx0, by0, bx1, by1 in boxes
-    ]
+def split_panels(job: SplitJob) -> tuple[list[ImageRegion] | None, str | None]:
+    """The raster cut into one region per panel its caption names (``panels.split_region``: gutters, drawn
+    lines, photographs edge to edge, letters in the corners), or (None, panels_unsplit) when the pixels do not
+    show that many sure borders: the figure stays one image."""
+    png, bbox, kind, caption, settings = job
+    return panels_mod.split_region(png, bbox, kind, caption, settings)
 
 
 def with_panels(fig: Figure, regions: list[ImageRegion], pieces: list[ImageRegion] | None) -> tuple[Figure, list[ImageRegion]]:

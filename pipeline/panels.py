@@ -11,7 +11,7 @@ from pipeline.panel_split import PANELS_UNSPLIT, PanelSplit, split_compound
 from schemas import Figure, ImageRegion, Panel
 from schemas.settings import AlignSettings
 
-VERSION = "3"
+VERSION = "4"
 
 __all__ = [
     "PANELS_UNSPLIT", "PanelSplit", "assign_panels", "named_panels", "parse_subcaptions", "reading_order",
@@ -24,8 +24,8 @@ PAREN_MARK = re.compile(r"\(\s*([a-hA-H])(?:\s*(?:,|and|&|-|–)\s*([a-hA-H]))*\
 CLOSE_MARK = re.compile(r"(?:(?<=^)|(?<=[.;:]\s))([a-hA-H])(?:\s*(?:,|and|&|-|–)\s*([a-hA-H]))*\s*\)")
 # "A–D ..." at the start of a clause: a range of panels without brackets
 RANGE_MARK = re.compile(r"(?:(?<=^)|(?<=[.;:]\s))([A-H])\s*[-–—]\s*([A-H])\b(?!\))")
-# "A, ...; B, ..." or "A: ..." at the start of a clause
-LETTER_MARK = re.compile(r"(?:(?<=^)|(?<=[.;]\s))([A-H])[,:.]\s")
+# "A, ...; B, ..." or "A: ..." or "D and E, ..." at the start of a clause
+LETTER_MARK = re.compile(r"(?:(?<=^)|(?<=[.;]\s))([A-H])((?:\s*(?:,|and|&)\s*[A-H]\b)*)[,:.]\s")
 SIDE_MARK = re.compile(r"\b(Left|Right|Top|Bottom|Upper|Lower|Middle|Centre|Center)\s*(?:panel)?\s*:", re.IGNORECASE)
 PUNCT = " ;,.:—–-"  # what a subcaption never starts or ends with
 SIDE_ORDER = {"left": 0, "top": 0, "upper": 0, "middle": 1, "centre": 1, "center": 1, "right": 2, "bottom": 2, "lower": 2}
@@ -73,7 +73,7 @@ def parse_subcaptions(caption: str) -> dict[str, str]:
             marks.append((m.start(), m.end(), [chr(c) for c in range(ord(a), ord(b) + 1)]))
     if not marks:
         for m in LETTER_MARK.finditer(body):
-            marks.append((m.start(), m.end(), [m.group(1).lower()]))
+            marks.append((m.start(), m.end(), [m.group(1).lower()] + [x.lower() for x in re.findall(r"[A-H]", m.group(2))]))
     if not marks:
         for m in SIDE_MARK.finditer(body):
             marks.append((m.start(), m.end(), [string.ascii_lowercase[SIDE_ORDER[m.group(1).lower()]]]))

@@ -111,6 +111,11 @@ class Record(_Model):
     curated: list[str] = Field(
         default_factory=list, description="fields a curator set in overrides.jsonl (`mmskin review`)"
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what a stage noticed that does not reject the record, e.g. panels_unsplit: the caption names "
+        "panels but the pixels did not show sure borders, so the compound figure stays whole",
+    )
     duplicate_of: str | None = None
     width: int = 0
     height: int = 0

@@ -10,7 +10,7 @@ Endpoints (JSON unless said):
 - ``GET /``: the page; ``GET /static/...``: its script and style.
 - ``GET /api/records?modality=&reason=&needs_review=&kept=&curated=&q=&decorations=&offset=&limit=``: one page
   of effective records (``vqa`` left out) with ``total`` and facet counts. ``reason=none`` selects records
-  without reasons. ``decorations``: ``show`` (default: every record), ``hide`` (leave out page furniture, the
+  without reject reasons; any other ``reason`` matches a reject reason or a note (``panels_unsplit``). ``decorations``: ``show`` (default: every record), ``hide`` (leave out page furniture, the
   records with a ``decoration_*`` reject reason; ``hidden_decorations`` says how many the other filters would
   have matched) or ``only``; the facet counts cover the records this setting leaves in, ``facets.decorations``
   counts the decorations of the whole dataset. The page asks for ``hide`` unless "show decorations" is on.
@@ -381,7 +381,8 @@ def create_app(dataset_dir: str | Path, settings: ReviewSettings | None = None,
             if modality is not None and r.modality != modality:
                 return False
             if reason is not None and reason != "" and (
-                (reason == "none" and r.reject_reasons) or (reason != "none" and reason not in r.reject_reasons)
+                (reason == "none" and r.reject_reasons)
+                or (reason != "none" and reason not in r.reject_reasons and reason not in r.notes)
             ):
                 return False
             if needs_review is not None and r.needs_review != needs_review:
@@ -407,7 +408,7 @@ def create_app(dataset_dir: str | Path, settings: ReviewSettings | None = None,
             "facets": {  # of the records the decorations setting leaves in, whatever the other filters
                 "records": len(scope),
                 "modality": dict(sorted(Counter(r.modality for r in scope).items())),
-                "reasons": dict(sorted(Counter(x for r in scope for x in r.reject_reasons).items())),
+                "reasons": dict(sorted(Counter(x for r in scope for x in [*r.reject_reasons, *r.notes]).items())),
                 "needs_review": sum(r.needs_review for r in scope),
                 "kept": sum(r.kept for r in scope),
                 "curated": sum(bool(r.curated) for r in scope),

@@ -78,6 +78,17 @@ def test_lists_with_filters_and_paging(client):
     page = client.get("/api/records?offset=1&limit=2").json()
     assert page["total"] == 4 and [r["id"] for r in page["records"]] == ["r-derm", "r-xss"]
     assert client.get("/api/records?modality=xray").status_code == 422
+
+
+def test_a_note_is_a_reason_to_filter_by_but_the_record_stays_kept(tmp_path):
+    root = tmp_path / "ds"
+    write_dataset(root, [dict(id="r-unsplit", modality="clinical", modality_confidence=0.9, notes=["panels_unsplit"],
+                              caption="Fig. 5 (a) Papules. (b) Plaques.")])
+    client = TestClient(create_app(root))
+    listing = client.get("/api/records?reason=panels_unsplit").json()
+    assert [(r["id"], r["kept"]) for r in listing["records"]] == [("r-unsplit", True)]
+    assert listing["facets"]["reasons"] == {"low_resolution": 1, "panels_unsplit": 1}
+    assert "r-unsplit" in [r["id"] for r in client.get("/api/records?reason=none").json()["records"]]
     assert client.get("/api/records?limit=0").status_code == 422
 
 

@@ -79,6 +79,15 @@ def test_subcaption_markers_after_their_text():
     assert parse_subcaptions("Fig. 7 (a) Plaque on the elbow; (b)") == {"a": "Plaque on the elbow"}
 
 
+def test_letters_joined_at_the_start_of_a_clause_name_each_panel():
+    # journals: "A, ... B, ... D and E, ..." names five panels, not three
+    subs = parse_subcaptions("FIGURE 3. Endocytosis of Rgt2. A, Western blot. B, GFP-Rgt2 levels. C, schematic. "
+                             "D and E, yeast cells expressing Rgt2-HA.")
+    assert sorted(subs) == ["a", "b", "c", "d", "e"] and subs["d"] == subs["e"] == "yeast cells expressing Rgt2-HA"
+    # a capital that starts a word is not a panel letter
+    assert parse_subcaptions("Fig. 9 A, Biopsy of the arm. B, Erosions.") == {"a": "Biopsy of the arm", "b": "Erosions"}
+
+
 def test_subcaption_never_starts_with_punctuation():
     assert parse_subcaptions("Figure 2. (A): petechiae on the legs. (B): positive tourniquet test.") == {
         "a": "petechiae on the legs", "b": "positive tourniquet test"}
@@ -138,6 +147,29 @@ def test_composite_raster_becomes_panel_records_when_caption_names_panels():
     assert recs[0].bbox[2] <= recs[1].bbox[0] and len({r.figure_id for r in recs}) == 1
     items, _ = build_records(ExtractedBook(book=book, pages=[page_with("Fig. 4 Vesicles on the palm.")]))
     assert len(items) == 1 and items[0].record.panel is None
+
+
+def test_compound_caption_over_one_photograph_keeps_it_whole_with_a_note():
+    """The caption names two panels but the raster is one smooth photograph: no border is sure, so the figure
+    is not cut; it stays one kept record noted panels_unsplit, counted in the stage report."""
+    import numpy as np
+
+    from pipeline.extract.images import make_region
+    from pipeline.figures import build_records
+    from schemas import Book, ExtractedBook, Page, TextBlock, TextLine, TextSpan
+
+    yy, xx = np.mgrid[0:200, 0:420]
+    photo = np.stack([120 + 60 * np.sin(xx / 37.0), 90 + 50 * np.cos(yy / 23.0), 80 + 0 * xx], -1).astype(np.uint8)
+    text = "Fig. 5 (a) Papules on the wrist. (b) Plaques on the shin."
+    line = TextLine(bbox=(50, 306, 470, 318), text=text, spans=[TextSpan(text=text, size=9)])
+    page = Page(number=1, width=600, height=800, scanned=False,
+                images=[make_region(photo, (50, 100, 470, 300), "embedded", 2048)],
+                text_blocks=[TextBlock(bbox=line.bbox, lines=[line])])
+    items, report = build_records(ExtractedBook(book=Book(book_id="e" * 64, source_pdf="x.pdf", n_pages=1), pages=[page]))
+    assert len(items) == 1
+    rec = items[0].record
+    assert rec.kept and rec.panel is None and rec.notes == ["panels_unsplit"] and rec.caption == text
+    assert report.reasons.get("panels_unsplit") == 1 and report.kept == 1
 
 
 def test_panel_splits_run_through_the_mapper_in_worker_processes():
