@@ -2,5 +2,5 @@
 
 from pipeline.captions.detector import find_captions
 
-VERSION = "5"
+VERSION = "6"
 __all__ = ["VERSION", "find_captions"]

@@ -10,6 +10,8 @@ from pipeline.captions.style import running_style
 from schemas import Caption, Page
 from schemas.settings import CaptionSettings
 
+LABEL_GAP_LH = 0.8  # a gap over a line this many of its heights tall sets it apart from the line above
+
 
 def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[Caption]:
     """Captions on a page, in reading order of their blocks. A caption starts a block (or a line of one
@@ -34,9 +36,12 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
             m = match_label(line.text, pattern)
             if not m:
                 continue
-            # a label inside a block only starts a caption on a line that follows a full stop
+            # a label inside a block only starts a caption on a line that follows a full stop, or a gap (OCR
+            # blocks run a paragraph and a label centred under it together)
             if li > 0 and id(block.lines[li - 1]) not in consumed:
-                if not block.lines[li - 1].text.rstrip().endswith((".", ":")):
+                prev = block.lines[li - 1]
+                gap = line.bbox[1] - prev.bbox[3]
+                if not prev.text.rstrip().endswith((".", ":")) and gap <= LABEL_GAP_LH * (line.bbox[3] - line.bbox[1]):
                     continue
             lines = caption_lines(block, li, blocks[bi + 1 :], starts, label_end=m.end)
             consumed.update(id(ln) for ln in lines)

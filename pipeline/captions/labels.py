@@ -19,9 +19,10 @@ def label_regex(words: list[str]) -> re.Pattern[str]:
 # What may follow a caption's label. In-text sentences go on with a lower-case word ("Figure 3 shows ...") or
 # with the punctuation of a clause ("Fig. 5), which ...", "Fig. 5's"); a caption goes on with anything else:
 # a full stop, colon or dash, a capital, a digit, a symbol or markup ("<b>", "*"), a panel marker ("a)", "(a)"),
-# or nothing. "and 2.2" / "to 5" name more figures ("Figs. 2.1 and 2.2").
+# or nothing. A comma goes on as prose only before a lower-case word ("Fig. 5, which ..."): before a capitalised
+# word it is a caption's full stop as OCR reads it ("FIGURE 9.3A, Seborrhoeic keratosis ..."). "and 2.2" / "to 5" name more figures ("Figs. 2.1 and 2.2").
 NEXT_WORD = re.compile(r"^\s+(?P<word>[^\W\d_]+)")
-CLAUSE_PUNCT = re.compile(r"^(?:\s*[,;)\]}]|['’]s\b)")
+CLAUSE_PUNCT = re.compile(r"^(?:\s*[;)\]}]|\s*,(?!\s*[A-Z][a-z])|['’]s\b)")
 MORE_FIGURES = re.compile(r"^\s*(?:and|&|,|to)\s*\d")
 
 

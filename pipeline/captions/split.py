@@ -10,7 +10,9 @@ under the figure, without a label of its own. The head alone is found as the cap
 - directly under the figure (past a row of panel letters printed under the panels) a text line opens, within
   ``LEGEND_GAP`` of its line heights, over the figure's extent, starting no label of its own;
 - that line is not running text: it is set in another size or font than the page's running text
-  (``style.set_apart``).
+  (``style.set_apart``); on a page read by OCR, which has no sizes or fonts, the head must be a bare label
+  ("Figure 17.2", at most ``BARE_HEAD_WORDS`` words): a label with nothing after it names a figure whose
+  legend is elsewhere, and the text under the figure is where it goes on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ PANEL_GAP = 1.0  # line heights between panels side by side (a column's gutter i
 MARK = r"\(?[A-Za-z0-9]{1,2}\)?[.,]?"
 PANEL_MARKS = re.compile(rf"^\s*{MARK}(?:\s+{MARK})*\s*$")  # "(A)", "B", "(a) (b)": panel letters under panels
 MAX_HEAD_WORDS = 12  # a head is a label and a short title, not a legend
+BARE_HEAD_WORDS = 3  # "Figure 17.2", "FIG. 3 —": a label alone
 CENTRED = 0.1  # a head's centre is this share of its figure's width (or a line height) from the figure's centre
 
 
@@ -87,7 +90,12 @@ def legend(
         if PANEL_MARKS.match(line.text):
             bottom = max(bottom, line.bbox[3])
             continue
-        if id(line) in taken or starts_caption(line.text) or not set_apart(dominant_style(line.spans), body):
+        if id(line) in taken or starts_caption(line.text):
+            return None
+        style = dominant_style(line.spans)
+        if style is None and body is None:  # OCR: no style to tell a legend from running text
+            return (block, index) if len(head[0].text.split()) <= BARE_HEAD_WORDS else None
+        if not set_apart(style, body):
             return None
         return block, index
     return None

@@ -27,6 +27,8 @@ Box = tuple[int, int, int, int]
 
 LINE_GAP = 1.2  # a blank gap wider than this many word heights splits an OCR line (it runs across a gutter)
 LABEL_GAP = 3.0  # ... but after a caption's label ("Table 2"), only a gap this wide
+GUTTER_SPREAD = 2.0  # ... and only a gap this many times the line's median word gap (justified text spreads
+# its words evenly, however wide: a gutter is the one gap far wider than the others)
 BODY_DENSITY = 0.6  # words of a line of running text cover this share of its width (labels are spread out)
 BLANK_GAP = 0.02  # a gap between two words with at most this share of ink is blank paper
 DEFAULT_LH_FRAC = 0.012  # line height (share of the page height) on a page with too few words to measure it
@@ -156,12 +158,14 @@ def ocr_lines(
     for key, ws in sorted(groups.items()):
         ws = sorted(ws, key=lambda w: w.bbox[0])
         height = max(1.0, float(np.median([w.bbox[3] - w.bbox[1] for w in ws])))
+        gaps = [b.bbox[0] - a.bbox[2] for a, b in zip(ws, ws[1:])]
+        usual = float(np.median(gaps)) if len(gaps) >= 3 else 0.0
         segs = [[ws[0]]]
         for w in ws[1:]:
             prev, gap = segs[-1][-1], w.bbox[0] - segs[-1][-1].bbox[2]
             # a caption's label keeps the text set off after it ("Table 2-2   Comparison of ...")
             label = len(segs[-1]) <= 3 and CAPTION_START.match(" ".join(x.text for x in segs[-1]))
-            limit = (LABEL_GAP if label else LINE_GAP) * height
+            limit = max((LABEL_GAP if label else LINE_GAP) * height, GUTTER_SPREAD * usual)
             if gap > limit and _blank(ink, prev.bbox[2], w.bbox[0], ws):
                 segs.append([w])
             else:

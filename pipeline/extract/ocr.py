@@ -54,16 +54,21 @@ def ocr_words(img: np.ndarray, scale: float, settings: ExtractSettings) -> list[
     return words
 
 
-COLUMN_GAP_LINES = 2.0  # a gap between words wider than this many line heights separates two columns
+COLUMN_GAP_LINES = 2.0  # a gap between words wider than this many line heights separates two columns ...
+COLUMN_GAP_SPREAD = 2.0  # ... when it is also this many times the line's median word gap (a justified line
+# spreads its words evenly, however wide; a gutter is the one gap far wider than the others)
 
 
 def _split_line(words: list[OcrWord]) -> list[list[OcrWord]]:
     """Split one OCR line where a wide gap shows it actually runs across two columns."""
     words = sorted(words, key=lambda w: w.bbox[0])
     height = max(1.0, sorted(w.bbox[3] - w.bbox[1] for w in words)[len(words) // 2])
+    gaps = sorted(b.bbox[0] - a.bbox[2] for a, b in zip(words, words[1:]))
+    usual = gaps[len(gaps) // 2] if len(gaps) >= 3 else 0.0
+    limit = max(COLUMN_GAP_LINES * height, COLUMN_GAP_SPREAD * usual)
     segments = [[words[0]]]
     for w in words[1:]:
-        if w.bbox[0] - segments[-1][-1].bbox[2] > COLUMN_GAP_LINES * height:
+        if w.bbox[0] - segments[-1][-1].bbox[2] > limit:
             segments.append([w])
         else:
             segments[-1].append(w)

@@ -31,6 +31,8 @@ OPEN_FRAC = 0.004  # opening kernel (fraction of the longer side): wider than a 
 CLOSE_FRAC = 0.006  # closing kernel: joins a photo's pieces across light patches
 PAPER_DIFF = 12  # a pixel this many levels darker than the paper's colour in some channel is not paper
 EDGE_SHARE = 0.5  # a row or column next to a photo region that is this much not paper is the photo's
+TEXT_ROW_INK = 0.1  # a row of a region with less ink than this is the paper between two lines of text ...
+TEXT_BAND_FRAC = 0.02  # ... when every band of ink between such rows is at most this share of the page tall
 RING_FRAC = 0.03  # the paper's colour is measured in a ring this wide (share of the longer side) around a region
 PAPER_SAMPLES = 40_000  # ... on about this many pixels of it, evenly spread
 
@@ -62,6 +64,8 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[Box]:
             continue
         if ink[y : y + bh, x : x + bw].mean() < settings.scan_min_nonwhite_frac:
             continue
+        if text_lines(ink[y : y + bh, x : x + bw], h):
+            continue
         box = (int(x), int(y), int(x + bw), int(y + bh))
         if on_edge(box, w, h):
             paper = paper_level(gray) if paper is None else paper
@@ -69,6 +73,24 @@ def find_regions(img: np.ndarray, settings: ExtractSettings) -> list[Box]:
                 continue
         boxes.append(box)
     return photo_extents(img, boxes)
+
+
+def text_lines(ink: np.ndarray, page_h: int) -> bool:
+    """True when a region's ink lies in bands no taller than a line of text with paper rows between them: lines
+    of text on paper a little darker than the white level (uneven light, a tinted stock), blurred by the scan
+    so much that the opening leaves them. A photograph is one tall band (panels stacked with a gutter: tall
+    bands)."""
+    rows = ink.mean(axis=1) >= TEXT_ROW_INK
+    bands, run = [], 0
+    for r in rows:
+        if r:
+            run += 1
+        elif run:
+            bands.append(run)
+            run = 0
+    if run:
+        bands.append(run)
+    return len(bands) >= 2 and max(bands) <= TEXT_BAND_FRAC * page_h
 
 
 def photo_extents(img: np.ndarray, boxes: list[Box]) -> list[Box]:

@@ -465,3 +465,39 @@ def test_running_text_under_a_figure_is_no_legend():
     page.text_blocks[1] = _stack(150, 210, ["PLATE 12. Psoriasis: a plaque on the elbow of a man.",
                                             "The scale is silvery and thick."], 9, "Helvetica", x1=436)
     assert find_captions(page)[0].text == "PLATE 12. Psoriasis: a plaque on the elbow of a man. The scale is silvery and thick."
+
+
+# ---------------------------------------------------------------- pages read by OCR (no sizes, no fonts)
+
+
+def _ocr(page: Page) -> Page:
+    """The page as OCR gives it: spans of no size in the 'ocr' font."""
+    blocks = []
+    for b in page.text_blocks:
+        lines = [ln.model_copy(update={"spans": [TextSpan(text=ln.text, size=0.0, font="ocr")]}) for ln in b.lines]
+        blocks.append(b.model_copy(update={"lines": lines}))
+    return page.model_copy(update={"text_blocks": blocks, "scanned": True})
+
+
+def test_ocr_reads_a_labels_full_stop_as_a_comma():
+    assert label("FIGURE 9.3A, Seborrhoeic keratosis on the neck") == ("FIGURE 9.3A", "9.3A")
+    assert label("Fig. 5, which shows the border") is None
+    assert label("Figure 2, a and b show") is None
+
+
+def test_a_bare_label_over_a_figure_on_an_ocr_page_takes_the_text_under_the_figure():
+    (cap,) = find_captions(_ocr(_split_page("Figure 17.2")))
+    assert cap.text == "Figure 17.2 Psoriasis on the elbow. (A) Clinical view of the plaques. (B) Dermoscopy of the same lesion."
+    # a head with a title has said what the figure is: the text under it is not taken without a style to go by
+    (cap,) = find_captions(_ocr(_split_page("Fig. 3 — The Epidermis of the palm.", head_x=(200, 386))))
+    assert cap.text == "Fig. 3 — The Epidermis of the palm."
+
+
+def test_a_label_line_a_gap_under_a_paragraph_of_the_same_ocr_block_starts_a_caption():
+    para = [_ln(50, 300 + 10 * k, 300, t, 9) for k, t in enumerate(["of skin scrapings excludes a fungal", "plaques. On darker skin, erythema may"])]
+    label_line = _ln(150, para[-1].bbox[3] + 10, 190, "Figure 17.2", 9)
+    (cap,) = find_captions(_page([_blk(para + [label_line])]))
+    assert cap.label == "Figure 17.2"
+    # the next line of the paragraph (no gap) that begins with a label is running text: "... may" / "Figure 17.2 ..."
+    label_line = _ln(50, para[-1].bbox[3] + 0.5, 190, "Figure 17.2 Psoriasis look violaceous", 9)
+    assert find_captions(_page([_blk(para + [label_line])])) == []

@@ -320,3 +320,42 @@ def test_photo_regions_grow_to_their_own_edges_and_never_into_each_other():
     # two regions already side by side never grow into each other, even with no paper between them
     c, d = photo_extents(img, [(100, 150, 285, 250), (285, 150, 500, 250)])
     assert c[2] <= d[0]
+
+
+def test_text_on_paper_darker_than_the_white_level_is_not_a_photo():
+    """Uneven light puts the paper under the white level; blurred by the scan, three lines of a caption then
+    survive the opening as one dark blob (a generated JPEG scan at 400 dpi, rendered at 150). Its ink lies in
+    line-high bands with paper rows between them: lines of text, not a photograph, and OCR reads them whole."""
+    from pipeline.extract.deskew import estimate_skew
+    from pipeline.extract.scanned import find_regions, text_lines
+    from synth.layouts import make_book
+
+    pdf, _truth = make_book(2, 5, {"scan": "jpeg"})
+    page = pymupdf.open(stream=pdf)[2]
+    img = pixmap_to_numpy(page.get_pixmap(dpi=150))
+    settings = ExtractSettings()
+    straight = rotate(img, estimate_skew(img, settings.deskew_max_deg))
+    scale = page.rect.width / img.shape[1]
+    assert all(b[1] * scale > 300 for b in find_regions(straight, settings))  # the figure lower down only
+    scanned = process_scanned_page(img, 3, page.rect.width, page.rect.height, settings)
+    caption = [c for c in find_captions(scanned) if c.label.upper() == "FIGURE 17-1"]
+    assert caption and "granuloma annulare seen in the clinic" in caption[0].text
+    # a photograph and two panels stacked with a gutter are tall bands, not lines
+    ink = np.zeros((300, 200), bool)
+    ink[10:140] = True
+    ink[160:290] = True
+    lines = np.tile(np.repeat([True, False], 12), 10)[:, None].repeat(50, 1)
+    assert not text_lines(ink, 1754) and text_lines(lines, 1754)
+
+
+def test_a_justified_line_stays_one_line_and_a_gutter_still_splits_two_columns():
+    from pipeline.extract.ocr import _split_line
+    from schemas import OcrWord
+
+    def words(xs, y=100):
+        return [OcrWord(bbox=(x, y, x + w, y + 10), text="word", conf=90, block=1, par=1, line=1) for x, w in xs]
+
+    # justified: every gap 26 px (2.6 line heights), evenly
+    assert len(_split_line(words([(0, 40), (66, 30), (122, 50), (198, 20), (244, 40)]))) == 1
+    # two columns: gaps of 5 px, then a 40 px gutter
+    assert [len(s) for s in _split_line(words([(0, 40), (45, 30), (80, 40), (160, 30), (195, 40)]))] == [3, 2]
