@@ -29,7 +29,7 @@ from pipeline.extract.graphic_groups import connected_groups
 from schemas import Caption, Figure, ImageRegion, Panel, TextLine
 from schemas.settings import AlignSettings
 
-VERSION = "3"
+VERSION = "4"
 INFEASIBLE = 1e6
 ABOVE_PENALTY = 6.0  # captions sit below their figure more often than above
 BESIDE_PENALTY = 18.0  # a caption beside its figure is a less common layout
@@ -230,14 +230,26 @@ def _stands_by(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
     return -2 <= gap <= settings.max_gap_pt
 
 
+def _beside_only(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
+    """Caption ``c`` stands beside image ``a`` of a column (left or right, within ``max_gap_pt``, its lines
+    within ``a``'s height) and beside nothing of ``b``: a caption set beside its figure, or in the margin."""
+    if not (c[1] >= a[1] - 2 and c[3] <= a[3] + 2) or _y_overlap(c, b) > 0:
+        return False
+    gap = c[0] - a[2] if c[0] >= a[2] - 2 else a[0] - c[2]
+    return -2 <= gap <= settings.max_gap_pt
+
+
 def _own_captions(a: Box, b: Box, captions: list[Caption], settings: AlignSettings) -> bool:
     """Two images each with a caption of its own: in a row, a caption under (or over) each; in a column, one over
-    the upper image and one under the lower, each nearer its image than the images are to each other. Two
-    figures, not one."""
+    the upper image and one under the lower, each nearer its image than the images are to each other, or one
+    beside each (``_beside_only``). Two figures, not one."""
     if _y_overlap(a, b) >= ROW_ALIGN:
         ca = [c for c in captions if _stands_by(c.bbox, a, b, settings)]
         cb = [c for c in captions if _stands_by(c.bbox, b, a, settings)]
         return bool(ca) and bool(cb) and not set(map(id, ca)) & set(map(id, cb))
+    if any(_beside_only(c.bbox, a, b, settings) for c in captions) and any(
+            _beside_only(c.bbox, b, a, settings) for c in captions):
+        return True
     up, down = (a, b) if a[1] <= b[1] else (b, a)
     between = down[1] - up[3]
     over = [c for c in captions if _x_overlap(c.bbox, up) > 0 and _lined_up(up, c.bbox)

@@ -238,3 +238,13 @@ def test_caption_overlapping_the_bottom_of_its_image_box():
     regions = [region((61, 428, 532, 657))]
     caps = [caption((65, 649, 347, 658), "Figure 3-11")]
     assert owners(align_page(regions, caps, 1)) == {"Figure 3-11": [0]}
+
+
+def test_two_stacked_images_with_a_caption_beside_each_are_two_figures():
+    # a panel gap apart, one under the other, but each with its own caption beside it (one in the text
+    # column, one in the outer margin): two figures, not the panels of one
+    regions = [region((52, 75, 300, 199)), region((96, 211, 447, 343))]
+    caps = [caption((312, 121, 474, 199), "Plate 2.3"), caption((503, 211, 589, 324), "FIG. 2-4")]
+    assert owners(align_page(regions, caps, 1)) == {"Plate 2.3": [0], "FIG. 2-4": [1]}
+    # one caption beside the pair of them: one figure of two panels
+    assert owners(align_page(regions, [caption((460, 150, 560, 300), "Fig. 5")], 1)) == {"Fig. 5": [0, 1]}
