@@ -2,5 +2,5 @@
 
 from pipeline.captions.detector import find_captions
 
-VERSION = "6"
+VERSION = "7"
 __all__ = ["VERSION", "find_captions"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pipeline.captions.builder import caption_lines, join_lines, mend_lines
 from pipeline.captions.columns import continuation
 from pipeline.captions.labels import label_regex, match_label
@@ -26,6 +28,8 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
     found = []  # (label match, lines, box)
     consumed: set[int] = set()  # ids of lines already inside a caption
 
+    word_only = re.compile(r"^\s*(?:" + "|".join(re.escape(w) for w in settings.labels) + r")s?\.?\s*$", re.IGNORECASE)
+
     def starts(text: str) -> bool:
         return match_label(text, pattern) is not None
 
@@ -34,6 +38,11 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
             if id(line) in consumed:
                 continue
             m = match_label(line.text, pattern)
+            label_end = m.end if m else 0
+            if not m and li + 1 < len(block.lines) and word_only.match(line.text):
+                # a narrow column (the outer margin) wraps the label: "FIGURE" / "18-1—Vitiligo on ..."
+                m = match_label(line.text + " " + block.lines[li + 1].text, pattern)
+                label_end = len(line.text)
             if not m:
                 continue
             # a label inside a block only starts a caption on a line that follows a full stop, or a gap (OCR
@@ -43,7 +52,7 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
                 gap = line.bbox[1] - prev.bbox[3]
                 if not prev.text.rstrip().endswith((".", ":")) and gap <= LABEL_GAP_LH * (line.bbox[3] - line.bbox[1]):
                     continue
-            lines = caption_lines(block, li, blocks[bi + 1 :], starts, label_end=m.end)
+            lines = caption_lines(block, li, blocks[bi + 1 :], starts, label_end=label_end)
             consumed.update(id(ln) for ln in lines)
             box = (  # the part under the label: the caption's place next to its figure
                 min(ln.bbox[0] for ln in lines),

@@ -501,3 +501,11 @@ def test_a_label_line_a_gap_under_a_paragraph_of_the_same_ocr_block_starts_a_cap
     # the next line of the paragraph (no gap) that begins with a label is running text: "... may" / "Figure 17.2 ..."
     label_line = _ln(50, para[-1].bbox[3] + 0.5, 190, "Figure 17.2 Psoriasis look violaceous", 9)
     assert find_captions(_page([_blk(para + [label_line])])) == []
+
+
+def test_a_label_wrapped_in_a_narrow_margin_column_still_starts_a_caption():
+    margin = _stack(339, 76, ["FIGURE", "18-1—Vitiligo on", "the extensor", "surfaces."], 8, "Times-Italic", x1=416)
+    (cap,) = find_captions(_page([margin]))
+    assert (cap.label, cap.text) == ("FIGURE 18-1", "FIGURE 18-1—Vitiligo on the extensor surfaces.")
+    # a label word alone followed by prose is no caption
+    assert find_captions(_page([_stack(339, 76, ["Figure", "shows the extensor", "surfaces."], 8, x1=416)])) == []
