@@ -26,7 +26,7 @@ from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, Te
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "18"
+VERSION = "19"
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
 DIGITAL_CHUNK_MAX = 64  # ... and at most this many

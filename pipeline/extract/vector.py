@@ -120,7 +120,9 @@ def join_by_lines(rects: list[pymupdf.Rect], lines: list[pymupdf.Rect]) -> list[
         for ln, m, t in touching:  # the axes, gridlines and ticks are drawn parts of it
             if t & set(idx):
                 box = _line_box([box, ln])
-                n += m
+                # counted where they join drawings or meet each other (axes, gridlines, ticks); a lone rule
+                # touching a box (an arrow's shaft, an underline) is no part of a chart
+                n += m if len(t) > 1 or m > 1 else 0
         out.append((box, n))
     return out
 

@@ -305,3 +305,24 @@ def test_table_rules_and_a_rule_under_running_text_join_no_drawing():
     page.insert_text((100, 440), "Figure 2-2. Schematic of the plexus.", fontsize=9)
     (region,) = [r for r in regions_of(doc) if r.kind == "vector"]
     assert region.bbox[2] < 290
+
+
+def test_a_lone_rule_touching_boxes_adds_no_drawing_to_them():
+    """Seven framed boxes nested in a frame (an exhibit with text placeholders, one drawing short of a figure)
+    and one rule touching one of them (an arrow's shaft): the rule joins nothing and meets no other line, so it
+    is no axis and the boxes stay too few to be a figure (the Military Dermatology textbook, page 348)."""
+    from pipeline.extract.vector import vector_clusters
+    from schemas.settings import ExtractSettings
+
+    settings = ExtractSettings()
+    boxes = [pymupdf.Rect(73, 73, 557, 719), pymupdf.Rect(86, 139, 308, 403), pymupdf.Rect(324, 139, 546, 307),
+             pymupdf.Rect(74, 67, 556, 82), pymupdf.Rect(324, 388, 546, 541), pymupdf.Rect(79, 494, 314, 521),
+             pymupdf.Rect(290, 504, 303, 510)]
+    assert len(boxes) == settings.vector_min_drawings - 1
+    page = pymupdf.Rect(0, 0, 612, 792)
+    rule = pymupdf.Rect(88, 507, 290, 507)
+    assert vector_clusters(boxes, page, settings, [rule]) == ([], [])
+    # two rules that meet (an axis and a gridline) are drawn parts of what they touch
+    axis = pymupdf.Rect(88, 480, 88, 507)
+    figures, _small = vector_clusters(boxes, page, settings, [rule, axis])
+    assert len(figures) == 1
