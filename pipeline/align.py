@@ -337,9 +337,7 @@ class _Unit:
 
     def __init__(self, members: list[int], regions: list[ImageRegion]):
         self.members = members
-        boxes = [regions[i].bbox for i in members]
-        self.bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-                     max(b[3] for b in boxes))
+        self.bbox = _union([regions[i].bbox for i in members])
 
 
 def align_page(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.align import PageText, group_regions
+from pipeline.align import PageText, _alnum, _inside, group_regions
 from pipeline.extract.placeholders import KIND as PLACEHOLDER
 from schemas import Caption, Figure, ImageRegion, Page
 from schemas.settings import AlignSettings
@@ -37,15 +37,6 @@ class AlignedPage:
     @property
     def lines(self):
         return [ln for b in self.page.text_blocks for ln in b.lines]
-
-
-def _alnum(text: str) -> int:
-    return sum(ch.isalnum() for ch in text)
-
-
-def _inside(box, outer) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
 
 
 def _orphans(ap: AlignedPage) -> list[Figure]:
@@ -112,11 +103,11 @@ def pair_facing_pages(pages: list[AlignedPage], settings: AlignSettings | None =
             if not caps:
                 continue
             boxes = [f.bbox for f in orphans]
-            text = PageText(ap.lines, ap.regions, [])
-            kinds = [ap.regions[f.panels[0].region_index].kind for f in orphans]
-            groups = group_regions(boxes, text, settings, kinds=kinds)
-            if len(caps) == 1:
+            if len(caps) == 1:  # the one caption takes every figure of the plate
                 groups = [sorted(range(len(orphans)), key=lambda i: (boxes[i][1], boxes[i][0]))]
+            else:
+                kinds = [ap.regions[f.panels[0].region_index].kind for f in orphans]
+                groups = group_regions(boxes, PageText(ap.lines, ap.regions, []), settings, kinds=kinds)
             if len(groups) != len(caps):
                 continue
             given = []

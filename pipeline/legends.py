@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from pipeline.align import is_letters
+from pipeline.align import _inside, _x_overlap, is_letters
 from pipeline.captions.builder import GAP_LINES, caption_lines, dominant_size, join_lines
 from pipeline.captions.labels import label_regex, match_label
 from schemas import Caption, Figure, ImageRegion, Page, TextLine
@@ -64,16 +64,6 @@ def _is_title_line(caption: Caption, fig_box, pattern: re.Pattern[str], lines: l
         return False
     own = [ln for ln in lines if _inside(ln.bbox, caption.bbox)]
     return len(own) == 1 and _centred(caption.bbox[0], caption.bbox[2], fig_box)
-
-
-def _inside(box, outer) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
-
-
-def _x_overlap(a, b) -> float:
-    inter = min(a[2], b[2]) - max(a[0], b[0])
-    return max(0.0, inter) / max(1e-6, min(a[2] - a[0], b[2] - b[0]))
 
 
 def _centred(x0: float, x1: float, fig_box) -> bool:

@@ -158,7 +158,7 @@ def _screened(rows: np.ndarray) -> bool:
     return max(float(((d[:, :-k] * d[:, k:]).mean(axis=1) / power).mean()) for k in range(2, 11)) >= HALFTONE_PERIODIC
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of runs of True in a 1-D boolean array."""
     m = np.concatenate([[False], np.asarray(mask, bool), [False]])
     d = np.flatnonzero(m[1:] != m[:-1])
@@ -327,7 +327,7 @@ def _gutters(r: _Raster, node, axis, m) -> list[Cut]:
     size, off = (x1 - x0, x0) if axis == 0 else (y1 - y0, y0)
     side = r.w if axis == 0 else r.h
     out = []
-    for a, b in _runs(share >= GUTTER_FILL):
+    for a, b in runs(share >= GUTTER_FILL):
         if b - a >= max(2, GUTTER_MIN_FRAC * side) and a > 0 and b < size:
             out.append(_band(m, a, b, float(np.median(m[:, a:b])), off, size, axis, "gutter"))
     return out
@@ -342,7 +342,7 @@ def _rules(m, std, off, size, axis) -> list[Cut]:
     even = uniform.mean(axis=0) >= UNIFORM_SHARE
     jump = np.abs(np.diff(colour)) > UNIFORM_TOL
     even_runs = []
-    for a, b in _runs(even):
+    for a, b in runs(even):
         cuts = [a] + [int(i) + 1 for i in np.flatnonzero(jump[a : b - 1]) + a] + [b]
         even_runs += [(p, q) for p, q in zip(cuts, cuts[1:]) if q > p]
     for a, b in even_runs:
@@ -557,19 +557,21 @@ def _strong_leaves(r: _Raster, node, depth: int = 0):
     return leaves, kinds
 
 
-def _reading_order(boxes):
-    """Rows (vertical overlap) top to bottom, then left to right (as pipeline.panels.reading_order)."""
+def reading_order(items: list, box=lambda b: b) -> list:
+    """``items`` (boxes, or things whose ``box(item)`` is one) sorted into rows (vertical overlap of more than
+    half the smaller height) top to bottom, then left to right inside a row."""
     rows: list[list] = []
-    for b in sorted(boxes, key=lambda b: (b[1], b[0])):
+    for it in sorted(items, key=lambda it: (box(it)[1], box(it)[0])):
+        b = box(it)
         for row in rows:
-            ref = row[0]
+            ref = box(row[0])
             inter = min(ref[3], b[3]) - max(ref[1], b[1])
             if inter > 0.5 * min(ref[3] - ref[1], b[3] - b[1]):
-                row.append(b)
+                row.append(it)
                 break
         else:
-            rows.append([b])
-    return [b for row in rows for b in sorted(row, key=lambda q: q[0])]
+            rows.append([it])
+    return [it for row in rows for it in sorted(row, key=lambda q: box(q)[0])]
 
 
 def _trim_white(r: _Raster, box):
@@ -595,11 +597,11 @@ def _trim_labels(r: _Raster, box):
         n = len(share)
         reach = int(LABEL_FRAC * n)
         lo, hi = 0, n
-        runs = [(a, b) for a, b in _runs(share >= GUTTER_FILL) if b - a >= 2]
-        for a, b in runs:  # a strip at the far end
+        gutters = [(a, b) for a, b in runs(share >= GUTTER_FILL) if b - a >= 2]
+        for a, b in gutters:  # a strip at the far end
             if b < n and n - b <= reach and a > 0 and _mostly_white(white, axis, b, n):
                 hi = min(hi, a)
-        for a, b in runs:  # ... and at the near end
+        for a, b in gutters:  # ... and at the near end
             if a > 0 and a <= reach and b < n and _mostly_white(white, axis, 0, a):
                 lo = max(lo, b)
         if hi - lo < n and hi - lo > n // 2:
@@ -756,7 +758,7 @@ def split_compound(img: np.ndarray, n_named: int | None = None, letters: list[st
             return PanelSplit(whole, [None])
         if len(leaves) < 2:
             return PanelSplit(whole, [None])
-        boxes = _reading_order([_trim_white(r, _trim_labels(r, b)) for b in leaves])
+        boxes = reading_order([_trim_white(r, _trim_labels(r, b)) for b in leaves])
         return PanelSplit([_to_full(r, b) for b in boxes], [None] * len(boxes), evidence=sorted(kinds))
     if n_named < 2:
         return PanelSplit(whole, [None])
@@ -766,7 +768,7 @@ def split_compound(img: np.ndarray, n_named: int | None = None, letters: list[st
         res = None
     if res is None or res[0] < MAYBE:
         return PanelSplit(whole, [None], PANELS_UNSPLIT)
-    boxes = _reading_order([_trim_white(r, _trim_labels(r, b)) for b in res[3]])
+    boxes = reading_order([_trim_white(r, _trim_labels(r, b)) for b in res[3]])
     evidence = sorted({c.kind for c in res[2]})
     read: list[str | None] = [None] * len(boxes)
     if res[0] < ACCEPT:

@@ -8,6 +8,7 @@ import re
 import string
 
 from pipeline.panel_split import PANELS_UNSPLIT, PanelSplit, split_compound
+from pipeline.panel_split import reading_order as boxes_in_reading_order
 from schemas import Figure, ImageRegion, Panel
 from schemas.settings import AlignSettings
 
@@ -33,18 +34,7 @@ SIDE_ORDER = {"left": 0, "top": 0, "upper": 0, "middle": 1, "centre": 1, "center
 
 def reading_order(panels: list[Panel]) -> list[Panel]:
     """Sort panels into rows (vertical overlap) top to bottom, then left to right inside a row."""
-    rest = sorted(panels, key=lambda p: (p.bbox[1], p.bbox[0]))
-    rows: list[list[Panel]] = []
-    for p in rest:
-        for row in rows:
-            ref = row[0].bbox
-            inter = min(ref[3], p.bbox[3]) - max(ref[1], p.bbox[1])
-            if inter > 0.5 * min(ref[3] - ref[1], p.bbox[3] - p.bbox[1]):
-                row.append(p)
-                break
-        else:
-            rows.append([p])
-    return [p for row in rows for p in sorted(row, key=lambda q: q.bbox[0])]
+    return boxes_in_reading_order(panels, box=lambda p: p.bbox)
 
 
 def _letters(first: str, others: tuple) -> list[str]:

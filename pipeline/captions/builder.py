@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from pipeline.lines import MAX_PHRASE_GAP, MAX_WORD_GAP, SAME_LINE_OVERLAP, SPACE_GAP, is_phrase
 from schemas import TextBlock, TextLine
 
 HYPHEN_END = re.compile(r"(\w)[-‐]$")
@@ -107,10 +108,8 @@ def body_spans(line: TextLine, label_end: int) -> list:
 # Lines of one visual line that text extraction left apart (``pipeline.extract.visual_lines`` measures the gap
 # to a row from a piece's left edge only, so a piece just LEFT of a row, such as a smaller label set on the
 # body's baseline, which sorts after the body by its centre, stays a row of its own at the block's end).
-SAME_LINE_OVERLAP = 0.5  # rows overlapping vertically by this share of the smaller height share a line ...
-PHRASE_GAP = 1.0  # ... when the gap between them is at most this many line heights (both rows of several words)
-WORD_GAP = 3.0  # ... or this many (a row of one word, or a gap that other lines of the block print across)
-SPACE_GAP = 0.15  # a gap wider than this many line heights is a space
+# (``pipeline.lines``: the measures ``visual_lines`` uses; ``MAX_WORD_GAP`` also bounds a gap that other lines of
+# the block print across)
 
 
 def _row_gap(a: TextLine, b: TextLine) -> float | None:
@@ -137,9 +136,9 @@ def _printed_across(lines: list[TextLine], a: TextLine, b: TextLine) -> bool:
 
 def mend_lines(block: TextBlock) -> TextBlock:
     """The block with rows that sit on one visual line joined, left to right, where the earlier of them stood.
-    Two rows join when the gap between them is a word space: small (``PHRASE_GAP`` line heights between two
-    rows of several words, ``WORD_GAP`` with a one-word row, as ``visual_lines`` measures it), or up to
-    ``WORD_GAP`` where the next row of the block prints across it (a justified line's stretched space; the
+    Two rows join when the gap between them is a word space: small (``MAX_PHRASE_GAP`` line heights between two
+    rows of several words, ``MAX_WORD_GAP`` with a one-word row, as ``visual_lines`` measures it), or up to
+    ``MAX_WORD_GAP`` where the next row of the block prints across it (a justified line's stretched space; the
     gutter between two columns or two captions side by side is blank there)."""
     lines = list(block.lines)
     changed = False
@@ -155,9 +154,8 @@ def mend_lines(block: TextBlock) -> TextBlock:
                 if gap is None:
                     continue
                 height = max(1.0, min(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1]))
-                phrases = len(a.text.split()) > 1 and len(b.text.split()) > 1
-                limit = PHRASE_GAP if phrases else WORD_GAP
-                if gap > limit * height and not (gap <= WORD_GAP * height and _printed_across(lines, a, b)):
+                limit = MAX_PHRASE_GAP if is_phrase(a) and is_phrase(b) else MAX_WORD_GAP
+                if gap > limit * height and not (gap <= MAX_WORD_GAP * height and _printed_across(lines, a, b)):
                     continue
                 sep = " " if gap > SPACE_GAP * height else ""
                 text = a.text.rstrip() + sep + b.text.lstrip()
@@ -203,10 +201,12 @@ def caption_lines(
             return False
         return True
 
+    def stops(line: TextLine) -> bool:
+        """The caption ends before ``line``: another size, or a new label after a finished sentence."""
+        return ends_here(line) or (starts_caption(line.text) and lines[-1].text.rstrip().endswith((".", ":")))
+
     for line in block.lines[start + 1 :]:
-        if ends_here(line):
-            return lines
-        if starts_caption(line.text) and lines[-1].text.rstrip().endswith((".", ":")):
+        if stops(line):
             return lines
         lines.append(line)
     last = block
@@ -218,10 +218,8 @@ def caption_lines(
             break
         if starts_caption(nxt.lines[0].text):
             break
-        for line in nxt.lines:
-            if ends_here(line):
-                return lines
-            if line is not nxt.lines[0] and starts_caption(line.text) and lines[-1].text.rstrip().endswith((".", ":")):
+        for line in nxt.lines:  # (its first line starts no caption: checked above)
+            if stops(line):
                 return lines
             lines.append(line)
         last = nxt

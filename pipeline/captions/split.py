@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from pipeline.captions.columns import _overlap
 from pipeline.captions.style import Style, dominant_style, set_apart
 from schemas import ImageRegion, TextBlock, TextLine
 
@@ -31,10 +32,6 @@ PANEL_MARKS = re.compile(rf"^\s*{MARK}(?:\s+{MARK})*\s*$")  # "(A)", "B", "(a) (
 MAX_HEAD_WORDS = 12  # a head is a label and a short title, not a legend
 BARE_HEAD_WORDS = 3  # "Figure 17.2", "FIG. 3 —": a label alone
 CENTRED = 0.1  # a head's centre is this share of its figure's width (or a line height) from the figure's centre
-
-
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
-    return min(a1, b1) - max(a0, b0) > 1.0
 
 
 def figure_under(head: TextLine, images: list[ImageRegion]) -> tuple[float, float, float, float] | None:

@@ -21,6 +21,7 @@ from pipeline.extract.images import pixmap_to_numpy
 from pipeline.extract.placeholders import placeholder_regions
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.ingest import open_pdf, page_frame
+from pipeline.lines import MAX_PHRASE_GAP, MAX_WORD_GAP, SAME_LINE_OVERLAP, SPACE_GAP, is_phrase
 from pipeline.mupdf_log import capture
 from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, TextSpan
 from schemas.document import ImagePlacement
@@ -34,14 +35,6 @@ DIGITAL_CHUNK_MAX = 64  # ... and at most this many
 Mapper = Callable[..., Iterable]
 
 
-SAME_LINE_OVERLAP = 0.5  # pieces overlapping vertically by this share of the smaller height share a line
-WORD_GAP = 0.15  # a horizontal gap wider than this many line heights between pieces is a space
-MAX_WORD_GAP = 3.0  # word pieces further apart than this many line heights are in different columns
-MAX_PHRASE_GAP = 1.0  # ... and pieces of several words (lines MuPDF already cut at a gap) further than this
-
-
-def _phrase(piece: TextLine) -> bool:
-    return len(piece.text.split()) > 1
 
 
 def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
@@ -60,7 +53,7 @@ def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
             # lines MuPDF cut at a gap wider than a word space, so a smaller gap between two of them is a gutter
             # (two captions side by side under two figures)
             nearest = min(ref, key=lambda p: abs(piece.bbox[0] - p.bbox[2]))
-            limit = MAX_PHRASE_GAP if _phrase(piece) and _phrase(nearest) else MAX_WORD_GAP
+            limit = MAX_PHRASE_GAP if is_phrase(piece) and is_phrase(nearest) else MAX_WORD_GAP
             near = abs(piece.bbox[0] - nearest.bbox[2]) <= limit * height or any(
                 piece.bbox[0] < p.bbox[2] and piece.bbox[2] > p.bbox[0] for p in ref
             )
@@ -89,7 +82,7 @@ def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
         text, spans = row[0].text, list(row[0].spans)
         for prev, cur in zip(row, row[1:]):
             height = max(1.0, cur.bbox[3] - cur.bbox[1])
-            if cur.bbox[0] - prev.bbox[2] > WORD_GAP * height and not text.endswith(" "):
+            if cur.bbox[0] - prev.bbox[2] > SPACE_GAP * height and not text.endswith(" "):
                 text += " "
             text += cur.text if not text.endswith(" ") else cur.text.lstrip()
             spans += cur.spans
@@ -136,7 +129,7 @@ def _continues_line(prev: TextBlock, block: TextBlock) -> bool:
     last, first = prev.lines[-1], block.lines[0]
     height = max(1.0, last.bbox[3] - last.bbox[1])
     inter = min(last.bbox[3], first.bbox[3]) - max(last.bbox[1], first.bbox[1])
-    return inter > SAME_LINE_OVERLAP * height and 0 <= first.bbox[0] - last.bbox[2] <= 3 * height
+    return inter > SAME_LINE_OVERLAP * height and 0 <= first.bbox[0] - last.bbox[2] <= MAX_WORD_GAP * height
 
 
 def has_label_line(blocks: list[TextBlock], labels: re.Pattern[str]) -> bool:

@@ -24,6 +24,7 @@ from pipeline.extract.layout_regions import (
     words_from_blocks,
 )
 from pipeline.extract.ocr import ocr_words, words_to_blocks
+from pipeline.panel_split import runs
 from schemas import ImageRegion, Page, TextBlock
 from schemas.settings import ExtractSettings
 
@@ -80,16 +81,7 @@ def text_lines(ink: np.ndarray, page_h: int) -> bool:
     of text on paper a little darker than the white level (uneven light, a tinted stock), blurred by the scan
     so much that the opening leaves them. A photograph is one tall band (panels stacked with a gutter: tall
     bands)."""
-    rows = ink.mean(axis=1) >= TEXT_ROW_INK
-    bands, run = [], 0
-    for r in rows:
-        if r:
-            run += 1
-        elif run:
-            bands.append(run)
-            run = 0
-    if run:
-        bands.append(run)
+    bands = [b - a for a, b in runs(ink.mean(axis=1) >= TEXT_ROW_INK)]
     return len(bands) >= 2 and max(bands) <= TEXT_BAND_FRAC * page_h
 
 
