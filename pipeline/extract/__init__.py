@@ -27,7 +27,7 @@ from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, Te
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "19"
+VERSION = "20"
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
 DIGITAL_CHUNK_MAX = 64  # ... and at most this many
@@ -228,7 +228,8 @@ def quiet_page_pdf(doc: pymupdf.Document, number: int) -> bytes:
         return page_pdf(doc, number)
 
 
-def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings) -> Page:
+def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings,
+                 label_words: tuple[str, ...] | None = None) -> Page:
     """Render a page without a usable text layer (or a full-page scan) and find its words and figures."""
     arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
     blocks = text_blocks(page) if info.has_text_layer else None  # a searchable scan keeps its text
@@ -240,17 +241,17 @@ def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings) 
         if page.rotation:  # the OCR works on the page as the reader sees it (turned): so must the boxes
             regions = [r.model_copy(update={"bbox": _turned(r.bbox, page.rotation_matrix)}) for r in regions]
     return process_scanned_page(arr, info.number, round(page.rect.width, 2), round(page.rect.height, 2), settings,
-                                text_blocks=blocks, regions=regions)
+                                text_blocks=blocks, regions=regions, label_words=label_words)
 
 
-def _scan_job(job: ScanJob, settings: ExtractSettings) -> Page:
+def _scan_job(job: ScanJob, settings: ExtractSettings, captions: CaptionSettings | None = None) -> Page:
     """One scanned page, in a worker. A failure is that page's error; the book goes on."""
     data, name, info = job
     with capture() as messages:
         try:
             doc = open_pdf(data, f"{name} page {info.number}")
             try:
-                page = scanned_page(doc[0], info, settings)
+                page = scanned_page(doc[0], info, settings, tuple((captions or CaptionSettings()).labels))
             finally:
                 doc.close()
         except Exception as exc:
@@ -324,7 +325,7 @@ def extract_book(
                 on_page(page.number)
         # a generator: a pool's map hands each page to a worker as soon as it is cut out of the book
         scan_jobs = ((quiet_page_pdf(doc, p.number), book.source_pdf, p) for p in scanned)
-        for page in mapper(partial(_scan_job, settings=settings), scan_jobs):
+        for page in mapper(partial(_scan_job, settings=settings, captions=captions), scan_jobs):
             pages[page.number] = page
             on_page(page.number)
         ordered = mark_decorations([pages[n] for n in sorted(pages)], settings)

@@ -350,11 +350,20 @@ def find_figures(
         return any(_inside(bb, u) and not _touch(bb, a) and not _touch(bb, b) for bb in body)
 
     def own_caption(a: Box) -> int | None:
-        """The nearest caption just above or below a box, lying mostly over it."""
+        """The nearest caption just above or below a box, lying mostly over it; else the nearest just beside
+        it, level with it."""
         best, best_gap = None, CAPTION_GAP_LH * lh
         for i, c in captions.items():
             gap = c[1] - a[3] if c[1] >= a[3] else a[1] - c[3]
             if 0 <= gap <= best_gap and _overlap_x(c, a) >= 0.5 * (c[2] - c[0]):
+                best, best_gap = i, gap
+        if best is not None:
+            return best
+        best_gap = CAPTION_GAP_LH * lh
+        for i, c in captions.items():
+            gap = c[0] - a[2] if c[0] >= a[2] else a[0] - c[2]
+            level = min(c[3], a[3]) - max(c[1], a[1]) >= 0.5 * min(c[3] - c[1], a[3] - a[1])
+            if 0 <= gap <= best_gap and level:
                 best, best_gap = i, gap
         return best
 
@@ -419,12 +428,20 @@ def find_figures(
         grown = _union(c.box, b)
         return any(o is not c and _touch(grown, o.box) and not _touch(c.box, o.box) for o in clusters)
 
+    def runs_into_text(c: Cluster, b: Box) -> bool:
+        """Taking ``b`` in would make ``c`` reach over a line of body text (a caption's label beside a figure,
+        whose words would then be the figure's)"""
+        grown = _union(c.box, b)
+        return any(_touch(grown, t) and not _touch(c.box, t) for t in body)
+
     for c in clusters:
         grown = True
         while grown:
             grown = False
             for b in small:
                 if not near(b, c.box) or _inside(b, c.box, 0.99) or blocked(c.box, b) or runs_into_another(c, b):
+                    continue
+                if runs_into_text(c, b):
                     continue
                 c.box = _union(c.box, b)
                 grown = True

@@ -24,9 +24,10 @@ from pipeline.extract.layout_regions import (
     words_from_blocks,
 )
 from pipeline.extract.ocr import ocr_words, words_to_blocks
+from pipeline.extract.ocr_labels import repair_labels
 from pipeline.panel_split import runs
 from schemas import ImageRegion, Page, TextBlock
-from schemas.settings import ExtractSettings
+from schemas.settings import CaptionSettings, ExtractSettings
 
 OPEN_FRAC = 0.004  # opening kernel (fraction of the longer side): wider than a text stroke, so text vanishes
 CLOSE_FRAC = 0.006  # closing kernel: joins a photo's pieces across light patches
@@ -178,6 +179,7 @@ def process_scanned_page(
     settings: ExtractSettings,
     text_blocks: list[TextBlock] | None = None,
     regions: list[ImageRegion] | None = None,
+    label_words: tuple[str, ...] | None = None,
 ) -> Page:
     """Find a rendered page's photos, OCR the rest of the page, then find its drawn figures (which take in
     the photos next to them: panel grids). Runs in a worker process. ``image``: the rendered page, as RGB pixels
@@ -188,6 +190,8 @@ def process_scanned_page(
     ``text_blocks``: a usable text layer the page already has (a searchable scan): no OCR then; its lines
     tell text from drawing (on a page that needed no straightening).
     ``regions``: figure regions already known (embedded images of an image-only page): no region finding.
+    ``label_words``: the caption label words (default: the caption settings'), whose misreads OCR reads again
+    (``ocr_labels``).
     """
     img = png_to_numpy(image) if isinstance(image, bytes) else image
     size = (img.shape[1], img.shape[0])
@@ -222,6 +226,7 @@ def process_scanned_page(
     if text_blocks is None:
         try:
             pixel_words = ocr_words(text_img, 1.0, settings)  # pixel boxes on the straight page
+            pixel_words = repair_labels(pixel_words, tuple(label_words or CaptionSettings().labels))
         except Exception as exc:
             errors = [f"page {number}: OCR failed ({exc})"]
     boxes = photos

@@ -359,3 +359,46 @@ def test_a_justified_line_stays_one_line_and_a_gutter_still_splits_two_columns()
     assert len(_split_line(words([(0, 40), (66, 30), (122, 50), (198, 20), (244, 40)]))) == 1
     # two columns: gaps of 5 px, then a 40 px gutter
     assert [len(s) for s in _split_line(words([(0, 40), (45, 30), (80, 40), (160, 30), (195, 40)]))] == [3, 2]
+
+
+def test_beside_caption_keeps_its_label_when_its_last_line_is_short_next_to_the_photo():
+    """A caption set beside a photo whose last line ("×40).") sits by the photo's corner: the figure must not take
+    that line in, for its box would then reach over the caption's label and the label's words would be lost."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    yy, xx = np.mgrid[0:120, 0:240]
+    photo = np.dstack([120 + 60 * np.sin(xx / 9.0) * np.cos(yy / 7.0)] * 3).astype(np.uint8)
+    page.insert_image(pymupdf.Rect(60, 100, 300, 220), stream=numpy_to_png(photo))
+    lines = ["Plate 5.4. Vitiligo on the neck,", "with follicular papules on the", "scalp and dotted vessels seen", "on dermoscopy of the same", "lesion; histology shows", "dilated capillaries (H&E,", "x40)."]
+    for i, text in enumerate(lines):
+        page.insert_text((312, 112 + 16.6 * i), text, fontsize=11)
+    body = "Psoriasis is a common inflammatory disease of the skin with well demarcated plaques. " * 8
+    page.insert_textbox(pymupdf.Rect(60, 300, 535, 520), body, fontsize=10)
+    scanned = process_scanned_page(pixmap_to_numpy(page.get_pixmap(dpi=150)), 1, 595, 842, ExtractSettings())
+    assert len(scanned.images) == 1
+    assert scanned.images[0].bbox[2] < 310  # the figure stops short of the caption column
+    caps = find_captions(scanned)
+    assert [c.label for c in caps] == ["Plate 5.4"]
+
+
+def test_a_figure_with_its_caption_beside_it_is_not_joined_to_the_figure_below():
+    """Two photos, one above the other: the upper one's caption is beside it, the lower one's under it. The
+    lower caption's columns reach under the upper photo, but that photo has a caption of its own: two figures."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    yy, xx = np.mgrid[0:120, 0:240]
+    photo = np.dstack([120 + 60 * np.sin(xx / 9.0) * np.cos(yy / 7.0)] * 3).astype(np.uint8)
+    page.insert_image(pymupdf.Rect(60, 100, 300, 220), stream=numpy_to_png(photo))
+    page.insert_image(pymupdf.Rect(90, 260, 330, 380), stream=numpy_to_png(photo[:, ::-1].copy()))
+    beside = ["Plate 5.4. Vitiligo on the neck,", "with follicular papules on the", "scalp and dotted vessels seen", "on dermoscopy of the same lesion."]
+    for i, text in enumerate(beside):
+        page.insert_text((312, 112 + 16.6 * i), text, fontsize=11)
+    for i, text in enumerate(["Fig. 6.2 Dermoscopy of vitiligo on the", "extensor surfaces, showing arborising", "vessels and milia-like cysts."]):
+        page.insert_text((90, 396 + 16.6 * i), text, fontsize=11)
+    body = "Psoriasis is a common inflammatory disease of the skin with well demarcated plaques. " * 8
+    page.insert_textbox(pymupdf.Rect(60, 440, 535, 660), body, fontsize=10)
+    scanned = process_scanned_page(pixmap_to_numpy(page.get_pixmap(dpi=150)), 1, 595, 842, ExtractSettings())
+    boxes = sorted(tuple(round(v) for v in im.bbox) for im in scanned.images)
+    assert len(boxes) == 2, boxes
+    assert boxes[0][3] < 240 and boxes[1][1] > 240
+    assert sorted(c.label for c in find_captions(scanned)) == ["Fig. 6.2", "Plate 5.4"]
