@@ -88,7 +88,7 @@ def _inside(box, outer) -> bool:
 
 
 def _alnum(text: str) -> int:
-    return sum(ch.isalnum() for ch in text)
+    return sum(map(str.isalnum, text))
 
 
 _MARK = re.compile(r"^[(\[]?[A-Za-z0-9]{1,2}[)\]]?[.,:]?$")
@@ -353,6 +353,8 @@ def align_page(
 
     The images of a row or grid (``group_regions``) are aligned as one: a caption owns all of them or none.
     """
+    if not regions:  # nothing to align (captions own only regions)
+        return []
     settings = settings or AlignSettings()
     text = PageText(lines, regions, captions) if lines is not None else None
     units = [_Unit(g, regions) for g in group_regions([r.bbox for r in regions], text, settings, captions,

@@ -22,6 +22,7 @@ from pipeline.captions import find_captions
 from pipeline.extract.decorations import REASONS as DECORATION_REASONS
 from pipeline.extract.images import image_extension, make_region, png_to_numpy
 from pipeline.extract.placeholders import KIND as PLACEHOLDER
+from pipeline.gcpause import gc_paused
 from schemas import ExtractedBook, Figure, ImageRegion, Item, Panel, Record, StageReport
 from schemas.settings import AlignSettings, CaptionSettings
 
@@ -49,6 +50,16 @@ def build_records(
     """Records (with pixels) for every image region of the book, in page and reading order. ``mapper`` runs the
     panel splits (decode a raster, cut it into the panels its caption names, encode the panels): the flow passes its process
     pool's map, so a book's compound figures are split on all cores."""
+    with gc_paused():  # a book's captions, figures and records are many small objects, none in a cycle
+        return _build_records(extracted, caption_settings, align_settings, mapper)
+
+
+def _build_records(
+    extracted: ExtractedBook,
+    caption_settings: CaptionSettings | None,
+    align_settings: AlignSettings | None,
+    mapper: Callable[..., Iterable],
+) -> tuple[list[Item], StageReport]:
     book = extracted.book
     align_settings = align_settings or AlignSettings()
     report = StageReport(stage="figures")

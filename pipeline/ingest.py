@@ -46,7 +46,8 @@ def wordlike_share(text: str) -> float:
     tokens = text.split()
     if not tokens:
         return 0.0
-    good = sum(1 for t in tokens if len(t) >= 2 and sum(map(str.isalpha, t)) >= 0.7 * len(t))
+    # (a token of letters only is one, without counting them: most are)
+    good = sum(1 for t in tokens if len(t) >= 2 and (t.isalpha() or sum(map(str.isalpha, t)) >= 0.7 * len(t)))
     return good / len(tokens)
 
 

@@ -164,6 +164,8 @@ def join_split_legends(
 ) -> list[Figure]:
     """``figures`` with each label-only (or label-and-title) caption above its figure joined with the legend
     under the figure (see the module notes)."""
+    if not any(f.caption is not None and (f.caption.bbox[1] + f.caption.bbox[3]) / 2 < f.bbox[1] for f in figures):
+        return list(figures)  # no label above its figure (most pages): nothing to join
     settings = settings or CaptionSettings()
     pattern = label_regex(settings.labels)
     blocks = sorted(page.text_blocks, key=lambda b: (round(b.bbox[0] / 50), b.bbox[1]))  # as find_captions reads

@@ -134,12 +134,25 @@ def _printed_across(lines: list[TextLine], a: TextLine, b: TextLine) -> bool:
     return nxt is not None and nxt.bbox[0] <= a.bbox[2] and nxt.bbox[2] >= b.bbox[0]
 
 
+def _rows_overlap(lines: list[TextLine]) -> bool:
+    """True when some two rows overlap vertically at all: rows that do not can never be one visual line
+    (``_row_gap`` asks for an overlap of half a height, and heights count as at least 1)."""
+    reach = None  # the lowest bottom of the rows above, in order of their tops
+    for top, bottom in sorted((ln.bbox[1], ln.bbox[3]) for ln in lines):
+        if reach is not None and top < reach and top < bottom:
+            return True
+        reach = bottom if reach is None else max(reach, bottom)
+    return False
+
+
 def mend_lines(block: TextBlock) -> TextBlock:
     """The block with rows that sit on one visual line joined, left to right, where the earlier of them stood.
     Two rows join when the gap between them is a word space: small (``MAX_PHRASE_GAP`` line heights between two
     rows of several words, ``MAX_WORD_GAP`` with a one-word row, as ``visual_lines`` measures it), or up to
     ``MAX_WORD_GAP`` where the next row of the block prints across it (a justified line's stretched space; the
     gutter between two columns or two captions side by side is blank there)."""
+    if not _rows_overlap(block.lines):  # no two rows share a visual line: nothing to join (most blocks)
+        return block
     lines = list(block.lines)
     changed = False
     merged = True

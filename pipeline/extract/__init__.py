@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 import os
 import re
 from functools import partial
+from itertools import chain
 
 import pymupdf
 
@@ -20,6 +21,7 @@ from pipeline.extract.graphic_groups import graphic_regions
 from pipeline.extract.images import pixmap_to_numpy
 from pipeline.extract.placeholders import placeholder_regions
 from pipeline.extract.scanned import process_scanned_page
+from pipeline.gcpause import gc_paused
 from pipeline.ingest import open_pdf, page_frame
 from pipeline.lines import MAX_PHRASE_GAP, MAX_WORD_GAP, SAME_LINE_OVERLAP, SPACE_GAP, is_phrase
 from pipeline.mupdf_log import capture
@@ -39,46 +41,58 @@ Mapper = Callable[..., Iterable]
 
 def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
     """Merge PDF "lines" that sit on one visual line (some PDFs store every word as its own line)."""
+    if len(pieces) == 1 and pieces[0].text == _collapsed(pieces[0].text):  # a block of one line, as it would be
+        return list(pieces)
     rows: list[list[TextLine]] = []
     extents: list[list[float]] = []  # per row: top, bottom (kept up to date, not recomputed per piece)
     for piece in sorted(pieces, key=lambda ln: ((ln.bbox[1] + ln.bbox[3]) / 2, ln.bbox[0])):
-        height = max(1.0, piece.bbox[3] - piece.bbox[1])
+        px0, py0, px1, py1 = piece.bbox
+        height = max(1.0, py1 - py0)
+        phrase = None  # is_phrase(piece), read once it is needed
         for ref, ext in zip(rows, extents):
             top, bottom = ext
-            inter = min(bottom, piece.bbox[3]) - max(top, piece.bbox[1])
+            inter = min(bottom, py1) - max(top, py0)
             if inter <= SAME_LINE_OVERLAP * min(bottom - top, height):
                 continue
             # same line only when vertically aligned AND horizontally close: a gutter separates columns. A PDF
             # that stores each word as a line spreads justified words far apart; pieces of several words are
             # lines MuPDF cut at a gap wider than a word space, so a smaller gap between two of them is a gutter
             # (two captions side by side under two figures)
-            nearest = min(ref, key=lambda p: abs(piece.bbox[0] - p.bbox[2]))
-            limit = MAX_PHRASE_GAP if is_phrase(piece) and is_phrase(nearest) else MAX_WORD_GAP
-            near = abs(piece.bbox[0] - nearest.bbox[2]) <= limit * height or any(
-                piece.bbox[0] < p.bbox[2] and piece.bbox[2] > p.bbox[0] for p in ref
+            nearest = min(ref, key=lambda p: abs(px0 - p.bbox[2]))
+            if phrase is None:
+                phrase = is_phrase(piece)
+            limit = MAX_PHRASE_GAP if phrase and is_phrase(nearest) else MAX_WORD_GAP
+            near = abs(px0 - nearest.bbox[2]) <= limit * height or any(
+                px0 < p.bbox[2] and px1 > p.bbox[0] for p in ref
             )
             if near:
                 ref.append(piece)
-                ext[0], ext[1] = min(top, piece.bbox[1]), max(bottom, piece.bbox[3])
+                ext[0], ext[1] = min(top, py0), max(bottom, py1)
                 break
         else:
             rows.append([piece])
-            extents.append([piece.bbox[1], piece.bbox[3]])
+            extents.append([py0, py1])
     # rows of side-by-side columns within one block: read column by column, left to right
     columns: list[list[list[TextLine]]] = []
+    spans_x: list[list[float]] = []  # per column: left, right (kept up to date as rows join it)
     for row in rows:
         x0, x1 = min(p.bbox[0] for p in row), max(p.bbox[2] for p in row)
-        for col in columns:
-            cx0, cx1 = min(p.bbox[0] for r in col for p in r), max(p.bbox[2] for r in col for p in r)
-            if x0 < cx1 and x1 > cx0:
+        for col, span in zip(columns, spans_x):
+            if x0 < span[1] and x1 > span[0]:
                 col.append(row)
+                span[0], span[1] = min(span[0], x0), max(span[1], x1)
                 break
         else:
             columns.append([row])
-    columns.sort(key=lambda col: min(p.bbox[0] for r in col for p in r))
+            spans_x.append([x0, x1])
+    order = sorted(range(len(columns)), key=lambda k: spans_x[k][0])
     out = []
-    for row in (r for col in columns for r in col):
-        row.sort(key=lambda ln: ln.bbox[0])
+    for row in (r for k in order for r in columns[k]):
+        if len(row) == 1 and row[0].text == _collapsed(row[0].text):  # a line of its own, already as it would be
+            out.append(row[0])
+            continue
+        if len(row) > 1:
+            row.sort(key=lambda ln: ln.bbox[0])
         text, spans = row[0].text, list(row[0].spans)
         for prev, cur in zip(row, row[1:]):
             height = max(1.0, cur.bbox[3] - cur.bbox[1])
@@ -86,10 +100,19 @@ def visual_lines(pieces: list[TextLine]) -> list[TextLine]:
                 text += " "
             text += cur.text if not text.endswith(" ") else cur.text.lstrip()
             spans += cur.spans
-        box = (min(p.bbox[0] for p in row), min(p.bbox[1] for p in row), max(p.bbox[2] for p in row), max(p.bbox[3] for p in row))
-        lead = " " if text[:1].isspace() else ""  # kept: a later merge may need to know a space came first
-        out.append(TextLine.model_construct(bbox=box, text=lead + " ".join(text.split()), spans=spans))
+        if len(row) == 1:
+            box = row[0].bbox
+        else:
+            box = (min(p.bbox[0] for p in row), min(p.bbox[1] for p in row), max(p.bbox[2] for p in row),
+                   max(p.bbox[3] for p in row))
+        out.append(TextLine(bbox=box, text=_collapsed(text), spans=spans))
     return out
+
+
+def _collapsed(text: str) -> str:
+    """Runs of white space as one space, none at the ends, but a leading one kept (a later merge may need to
+    know a space came first)."""
+    return (" " if text[:1].isspace() else "") + " ".join(text.split())
 
 
 def text_blocks(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> list[TextBlock]:
@@ -100,16 +123,19 @@ def text_blocks(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) ->
             continue
         pieces = []
         for ln in b["lines"]:
-            spans = [
-                TextSpan.model_construct(text=s["text"], font=s["font"], size=round(s["size"], 2), bold=bool(s["flags"] & 16))
-                for s in ln["spans"]
-                if s["text"].strip() and s["size"] > 0
-            ]
-            raw = "".join(s["text"] for s in ln["spans"])  # with spaces, even zero-size ones
+            raw = "".join([s["text"] for s in ln["spans"]])  # with spaces, even zero-size ones
             text = raw.strip()
-            if text and ln["bbox"][2] > ln["bbox"][0]:
-                lead = " " if raw[:1].isspace() else ""  # a word that starts with a space follows a space
-                pieces.append(TextLine.model_construct(bbox=tuple(round(v, 2) for v in ln["bbox"]), text=lead + text, spans=spans))
+            lx0, ly0, lx1, ly1 = ln["bbox"]
+            if not text or lx1 <= lx0:
+                continue
+            spans = [
+                TextSpan(text=s["text"], font=s["font"], size=round(s["size"], 2), bold=bool(s["flags"] & 16))
+                for s in ln["spans"]
+                if s["size"] > 0 and s["text"].strip()
+            ]
+            lead = " " if raw[:1].isspace() else ""  # a word that starts with a space follows a space
+            pieces.append(TextLine(bbox=(round(lx0, 2), round(ly0, 2), round(lx1, 2), round(ly1, 2)),
+                                   text=lead + text, spans=spans))
         lines = visual_lines(pieces)
         if not lines:
             continue
@@ -138,6 +164,12 @@ def has_label_line(blocks: list[TextBlock], labels: re.Pattern[str]) -> bool:
     return any(match_label(line.text, labels) for b in blocks for line in b.lines)
 
 
+def _display_textpage(page: pymupdf.Page, display_list: pymupdf.DisplayList, flags: int) -> pymupdf.TextPage:
+    textpage = pymupdf.TextPage(display_list.get_textpage(flags=flags))
+    textpage.parent = page
+    return textpage
+
+
 def digital_page(
     page: pymupdf.Page,
     settings: ExtractSettings,
@@ -152,8 +184,18 @@ def digital_page(
     # every figure render replay it (each would otherwise parse the page again: half the time on figure pages)
     display_list = page.get_displaylist()
     if page.rotation == 0:
-        textpage = pymupdf.TextPage(display_list.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT))
-        textpage.parent = page
+        textpage = None
+        if placements is None and not page.get_images():
+            # no image xrefs: the text analysis also looks for inline images (otherwise a second analysis of the
+            # page, in placements_with_xrefs); where it finds none, its text is the same as without that flag
+            # (only an image's block cuts a text block), and the page draws no image at all
+            textpage = _display_textpage(page, display_list, pymupdf.TEXTFLAGS_TEXT | pymupdf.TEXT_PRESERVE_IMAGES)
+            if textpage.extractIMGINFO():  # inline images: the text is read without their blocks
+                textpage = None
+            else:
+                placements = []
+        if textpage is None:
+            textpage = _display_textpage(page, display_list, pymupdf.TEXTFLAGS_TEXT)
     else:  # text is read in unrotated coordinates (as get_textpage does), a display list is rotated
         textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)
     blocks = text_blocks(page, textpage)
@@ -282,6 +324,16 @@ def _digital_job(job: DigitalJob, settings: ExtractSettings, captions: CaptionSe
         doc.close()
 
 
+PageJob = tuple[str, DigitalJob | ScanJob]  # ("digital", a chunk of born-digital pages) or ("scan", one page)
+
+
+def _page_job(job: PageJob, settings: ExtractSettings, captions: CaptionSettings | None = None) -> list[Page]:
+    """One job of ``extract_book``'s mapper, in a worker: a chunk of born-digital pages or one scanned page."""
+    kind, payload = job
+    with gc_paused():  # a chunk's pages are many small objects, none in a cycle
+        return _digital_job(payload, settings, captions) if kind == "digital" else [_scan_job(payload, settings, captions)]
+
+
 def digital_chunks(numbers: list[int], cores: int) -> list[list[int]]:
     """Born-digital pages cut into runs for the workers: a few per core so that the cores stay busy to the end,
     each between DIGITAL_CHUNK_MIN and DIGITAL_CHUNK_MAX pages (every chunk carries the PDF's bytes)."""
@@ -303,7 +355,9 @@ def extract_book(
     layer go to ``mapper`` one by one, as one-page PDFs, to be rendered and OCRed there. ``on_page(number)`` is
     called as each page is done (progress reporting). ``captions``: the caption settings (their labels tell
     pages with captions).
-    ``mapper`` gets a list for born-digital chunks and a generator for scanned pages."""
+    ``mapper`` gets one generator of jobs (``_page_job``): the scanned pages first, then the born-digital chunks.
+    Both kinds in one run keep every worker busy to the end: a book's few scans, OCRed after its born-digital
+    pages, would leave the other workers idle (on a textbook with one scanned page, a tenth of its time)."""
     settings = settings or ExtractSettings()
     on_page = on_page or (lambda _n: None)
     with capture():  # opening it again repeats what ingest heard and kept
@@ -313,22 +367,23 @@ def extract_book(
         info = {p.number: p for p in book.pages}
         digital = [p.number for p in book.pages if page_mode(p) == "digital"]
         scanned = [p for p in book.pages if page_mode(p) != "digital"]
-        jobs = [
+        digital_jobs = [
             # ingest's placements, where it listed them (it does not look for inline images on pages without xrefs)
-            (data, book.source_pdf, [(n, info[n].width, info[n].height, info[n].placements if info[n].n_images else None)
-                                     for n in chunk])
+            ("digital", (data, book.source_pdf,
+                         [(n, info[n].width, info[n].height, info[n].placements if info[n].n_images else None)
+                          for n in chunk]))
             for chunk in digital_chunks(digital, os.cpu_count() or 1)
         ]
-        for chunk in mapper(partial(_digital_job, settings=settings, captions=captions), jobs):
-            for page in chunk:
-                pages[page.number] = page
-                on_page(page.number)
-        # a generator: a pool's map hands each page to a worker as soon as it is cut out of the book
-        scan_jobs = ((quiet_page_pdf(doc, p.number), book.source_pdf, p) for p in scanned)
-        for page in mapper(partial(_scan_job, settings=settings, captions=captions), scan_jobs):
-            pages[page.number] = page
-            on_page(page.number)
-        ordered = mark_decorations([pages[n] for n in sorted(pages)], settings)
+        # a generator: a pool's map hands each scanned page to a worker as soon as it is cut out of the book; the
+        # scans go first, the longest jobs, so that the born-digital chunks fill the workers up to the end
+        scan_jobs = (("scan", (quiet_page_pdf(doc, p.number), book.source_pdf, p)) for p in scanned)
+        job = partial(_page_job, settings=settings, captions=captions)
+        with gc_paused():  # the book's pages come back as many small objects, none in a cycle
+            for chunk in mapper(job, chain(scan_jobs, digital_jobs)):
+                for page in chunk:
+                    pages[page.number] = page
+                    on_page(page.number)
+            ordered = mark_decorations([pages[n] for n in sorted(pages)], settings)
         return ExtractedBook(book=book, pages=ordered)
     finally:
         doc.close()

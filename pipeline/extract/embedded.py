@@ -48,7 +48,8 @@ def _xrefs_by_size(page: pymupdf.Page) -> dict[tuple[int, int], list[int]]:
 
 def placements_with_xrefs(page: pymupdf.Page, known: list[ImagePlacement] | None = None) -> list[Placement]:
     """Every placement of an embedded image with the xref it shows, cheap: nothing is decoded. ``known``: the
-    placements ingest found (its text analysis already listed them), so the page is not analysed again.
+    placements ingest found (its text analysis already listed them), so the page is not analysed again; an
+    empty list: the page draws no image at all.
 
     ``get_image_info(xrefs=True)`` hashes every image's pixels to find its xref (a third of the page's
     extraction time); an image's pixel size names its xref just as well when no other image on the page
@@ -56,7 +57,7 @@ def placements_with_xrefs(page: pymupdf.Page, known: list[ImagePlacement] | None
     by_size = _xrefs_by_size(page)
     if any(len(v) > 1 for v in by_size.values()):
         infos = page.get_image_info(xrefs=True)
-    elif known:
+    elif known is not None:
         infos = [{"bbox": p.bbox, "transform": p.transform, "width": p.width, "height": p.height, "cs-name": p.colorspace}
                  for p in known]
     else:

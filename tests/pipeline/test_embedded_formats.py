@@ -10,6 +10,7 @@ from PIL import Image
 from pipeline.extract import extract_book
 from pipeline.extract.images import png_to_numpy
 from pipeline.ingest import ingest
+from schemas.settings import ExtractSettings
 
 
 def two_tone(mode: str) -> Image.Image:
@@ -171,3 +172,22 @@ def test_figures_on_a_turned_page_keep_their_boxes_and_are_upright_as_the_reader
     records = [it.record for it in build_records(extracted)[0]]
     assert sorted(r.caption for r in records if r.kept) == ["Figure 1 Red plaque beside a blue one.",
                                                             "Figure 2 Lesion counts by week."]
+
+
+def test_an_inline_image_is_found_and_the_text_read_as_without_it():
+    """A page without image xrefs is analysed once, its inline images looked for in the same pass: an inline
+    image drawn between two pieces of text is still a region, and the text is what a text-only analysis reads."""
+    from pipeline.extract import digital_page, text_blocks
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "Text above the picture, a line of its own.", fontsize=10)
+    xref = page.get_contents()[0]
+    inline = b"\nq 200 0 0 150 100 300 cm BI /W 8 /H 8 /CS /RGB /BPC 8 ID " + bytes([200, 30, 30] * 64) + b" EI Q\n"
+    doc.update_stream(xref, doc.xref_stream(xref) + inline)
+    page.insert_text((72, 84), "Text below it, drawn after the picture.", fontsize=10)  # one block with the first
+    assert not page.get_images() and page.get_image_info()
+    got = digital_page(page, ExtractSettings())
+    assert [r.kind for r in got.images] == ["embedded"]
+    want = text_blocks(page, page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT))
+    assert len(want) == 1 and got.text_blocks == want  # (an image's block would cut the text in two)
