@@ -76,8 +76,8 @@ def report(result) -> str:
 # "Ours" is the extraction part of the build exactly as flows/build.py runs it (process_book_impl with an
 # ProcessPool): ingest.ingest + extract.extract_book(mapper=<process pool map: spawn, one process per core,
 # OMP_THREAD_LIMIT=1>) + figures.build_records. The floor is the least work any extractor must do: born-digital
-# pages: open, get_text("dict"), every image xref decoded to an RGB Pixmap; scanned pages: render at our dpi
-# and tesseract image_to_data, in a process pool of the same size. Both run in this process, one after the
+# pages: open, get_text("dict"), every image xref decoded to an RGB Pixmap; scanned pages: render at the dpi
+# ours reads them at (extract.scan_dpi: the scan's own, within bounds) and tesseract image_to_data, in a process pool of the same size. Both run in this process, one after the
 # other, on the same PDFs; pools are started (and their imports done) before timing, and their start-up is
 # reported on its own. Peak memory is measured in a fresh subprocess. A peer (pymupdf4llm, PyMuPDF 2.x
 # layout mode) runs from its own Python environment when one is found.
@@ -234,20 +234,22 @@ def _floor_ocr_page(job: tuple[str, int, int, int, str, int]) -> int:
 _FLOOR_RUNS = itertools.count()
 
 
-def floor_scanned(path: Path, pages: list[int], settings, pool: BenchPool) -> None:
+def floor_scanned(path: Path, pages: list[tuple[int, int]], settings, pool: BenchPool) -> None:
+    """``pages``: (page number, the dpi ours reads it at)."""
     run = next(_FLOOR_RUNS)
-    jobs = [(str(path), run, n, settings.extract.render_dpi, settings.extract.ocr_lang, settings.extract.ocr_psm)
-            for n in pages]
+    jobs = [(str(path), run, n, dpi, settings.extract.ocr_lang, settings.extract.ocr_psm) for n, dpi in pages]
     pool.map(_floor_ocr_page, jobs)
 
 
-def page_kinds(path: Path, settings) -> tuple[list[int], list[int]]:
-    """(born-digital page numbers, scanned page numbers), by ingest's own text-layer test."""
+def page_kinds(path: Path, settings) -> tuple[list[int], list[tuple[int, int]]]:
+    """(born-digital page numbers, scanned pages as (number, the dpi ours renders it at: its scan's own
+    resolution within bounds)), by ingest's own text-layer test."""
+    from pipeline.extract import scan_dpi
     from pipeline.ingest import ingest
 
     book = ingest(path.read_bytes(), path.name, settings.extract)
     digital = [p.number for p in book.pages if p.has_text_layer]
-    return digital, [p.number for p in book.pages if not p.has_text_layer]
+    return digital, [(p.number, scan_dpi(p, settings.extract)) for p in book.pages if not p.has_text_layer]
 
 
 def truth_for(path: Path, generated: dict[str, dict]):
@@ -595,6 +597,7 @@ def extraction(pdfs: list[Path], generate_pages: int = 0, scanned_pages: int = 0
     workers = workers or settings.workers or cores
     result: dict = {
         "setup": {"cores": cores, "workers": workers, "render_dpi": settings.extract.render_dpi,
+                  "scan_max_dpi": settings.extract.scan_max_dpi,
                   "omp_thread_limit": os.environ.get("OMP_THREAD_LIMIT"), "repeats_small_books": REPEATS,
                   "small_book_seconds": SMALL_BOOK_SECONDS, "max_repeats_small_books": MAX_REPEATS,
                   "small_book_pages": SMALL_BOOK_PAGES},
@@ -667,7 +670,8 @@ def extraction_text(r: dict) -> str:
     """A plain-text summary of ``extraction``'s result (the CLI prints a table and this)."""
     lines = []
     s = r["setup"]
-    lines.append(f"cores {s['cores']}, workers {s['workers']}, render dpi {s['render_dpi']}, "
+    lines.append(f"cores {s['cores']}, workers {s['workers']}, render dpi {s['render_dpi']} "
+                 f"(scans at their own up to {s.get('scan_max_dpi', s['render_dpi'])}), "
                  f"OMP_THREAD_LIMIT={s['omp_thread_limit']}; pool start (not in the per-page numbers): "
                  f"ours {r['pool_start_s']['ours']} s, floor {r['pool_start_s']['floor']} s")
     for g in r["generated"]:

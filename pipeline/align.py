@@ -232,8 +232,9 @@ def _stands_by(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
 
 def _beside_only(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
     """Caption ``c`` stands beside image ``a`` of a column (left or right, within ``max_gap_pt``, its lines
-    within ``a``'s height) and beside nothing of ``b``: a caption set beside its figure, or in the margin."""
-    if not (c[1] >= a[1] - 2 and c[3] <= a[3] + 2) or _y_overlap(c, b) > 0:
+    within ``a``'s height, give or take ``beside_slack_pt``) and beside nothing of ``b``: a caption set beside its figure, or in the margin."""
+    slack = settings.beside_slack_pt
+    if not (c[1] >= a[1] - slack and c[3] <= a[3] + slack) or _y_overlap(c, b) > 0:
         return False
     gap = c[0] - a[2] if c[0] >= a[2] - 2 else a[0] - c[2]
     return -2 <= gap <= settings.max_gap_pt
@@ -241,22 +242,19 @@ def _beside_only(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
 
 def _own_captions(a: Box, b: Box, captions: list[Caption], settings: AlignSettings) -> bool:
     """Two images each with a caption of its own: in a row, a caption under (or over) each; in a column, one over
-    the upper image and one under the lower, each nearer its image than the images are to each other, or one
-    beside each (``_beside_only``). Two figures, not one."""
+    (or beside: ``_beside_only``) the upper image and another under (or beside) the lower, those over and under
+    nearer their image than the images are to each other. Two figures, not one."""
     if _y_overlap(a, b) >= ROW_ALIGN:
         ca = [c for c in captions if _stands_by(c.bbox, a, b, settings)]
         cb = [c for c in captions if _stands_by(c.bbox, b, a, settings)]
         return bool(ca) and bool(cb) and not set(map(id, ca)) & set(map(id, cb))
-    if any(_beside_only(c.bbox, a, b, settings) for c in captions) and any(
-            _beside_only(c.bbox, b, a, settings) for c in captions):
-        return True
     up, down = (a, b) if a[1] <= b[1] else (b, a)
     between = down[1] - up[3]
-    over = [c for c in captions if _x_overlap(c.bbox, up) > 0 and _lined_up(up, c.bbox)
-            and -2 <= up[1] - c.bbox[3] < between]
-    under = [c for c in captions if _x_overlap(c.bbox, down) > 0 and _lined_up(down, c.bbox)
-             and -2 <= c.bbox[1] - down[3] < between]
-    return bool(over) and bool(under)
+    over = [c for c in captions if (_x_overlap(c.bbox, up) > 0 and _lined_up(up, c.bbox)
+                                    and -2 <= up[1] - c.bbox[3] < between) or _beside_only(c.bbox, up, down, settings)]
+    under = [c for c in captions if (_x_overlap(c.bbox, down) > 0 and _lined_up(down, c.bbox)
+                                     and -2 <= c.bbox[1] - down[3] < between) or _beside_only(c.bbox, down, up, settings)]
+    return bool(over) and bool(under) and not set(map(id, over)) & set(map(id, under))
 
 
 def group_regions(

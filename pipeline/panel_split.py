@@ -27,6 +27,12 @@ Kinds of border:
 - ``seam``: two photographs touching with no gutter: a colour step at one position (or through one resampled
   pixel) in most blocks, > 14 levels and 3x the steps just beside it.
 
+Borders a scan has blurred: a band of one colour with a seam on each edge, or two seams with an even band
+between them, is a separator (``_seam_bounded``: a scan spreads a drawn edge over 2-3 px, more than the rule
+test calls sharp, not more than a seam's step through one pixel); a scanned region is measured at no more than
+``AlignSettings.scan_panel_dpi`` (150), where its blur is about a pixel. Two borders with a strip of paper
+between them (a panel letter printed in the gutter) are one gutter (``_label_gutters``).
+
 Rules that hold for every kind: one candidate per place (a separator before a panel's background band before
 a seam); two parallel candidates closer than a panel (but more than 6 px apart) are the two edges of an object
 (a ruler, a strip) and neither is a border; a panel is at least ``MIN_PANEL_FRAC`` (15%) of the raster's side,
@@ -94,6 +100,7 @@ COMB = 12  # px: a thin line with lines as strong (half its share) within this o
 LINE_CONTRAST = 16.0  # a thin line is this much brighter (darker) than both sides in a supporting block
 SEAM_STEP = 14.0  # a seam's step (largest channel difference) in a supporting block ...
 SEAM_RATIO = 3.0  # ... is this many times the largest step just beside it
+SEAM_SLACK = 2  # px: a band between two seams is read this far inside them (but the last), its sides this far outside
 
 NMS_BONUS = 0.1  # per rank (separator 2, a panel's background band 1, seam 0): what a lower rank must score more
 ACCEPT = 0.6  # a cut supported by this share of its blocks is a border (the count-free split takes these)
@@ -101,6 +108,7 @@ MAYBE = 0.25  # ... one between MAYBE and ACCEPT needs panel letters (OCR) to co
 FAINT = 0.1  # a grid line goes on into the next panel at least this faintly (share of blocks)
 STRONG = 0.8  # a cut this strong must not be left inside a panel (the count missed a panel)
 
+GLYPH_RANGE = 120  # a corner whose grey levels span this much (2nd-98th percentile) is also cut at its middle
 CORNER_FRAC = 0.22  # corner crops for letters: this fraction of the panel's shorter side (24..140 px)
 LETTERS = "ABCDEFGHIJabcdefghij"
 
@@ -169,7 +177,7 @@ class _Raster:
     """The working copy of a raster (scaled down when large) with its integral images: block profiles of any
     node along either axis cost O(blocks x positions), whatever the node's area."""
 
-    def __init__(self, img: np.ndarray, min_panel_frac: float = MIN_PANEL_FRAC):
+    def __init__(self, img: np.ndarray, min_panel_frac: float = MIN_PANEL_FRAC, max_scale: float = 1.0):
         img = np.ascontiguousarray(img, dtype=np.uint8)
         if img.ndim == 2:
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
@@ -177,7 +185,7 @@ class _Raster:
             img = cv2.cvtColor(img, cv2.COLOR_RGBA2RGB)
         self.full_shape = img.shape[:2]
         h, w = self.full_shape
-        self.scale = min(1.0, MAX_WORK_SIDE / max(h, w))
+        self.scale = min(1.0, max_scale, MAX_WORK_SIDE / max(h, w))
         # a screened raster (a halftone or dithered print, scanned) is measured on a blurred copy at a third
         # of its size, where its dots are grey again
         if h >= 30 and w >= 30 and _screened(img[:: max(1, h // 64), :, 1]):
@@ -455,8 +463,7 @@ def _candidates(r: _Raster, node) -> list[Cut]:
             continue
         m, std, mc = r.profiles(node, axis)
         cuts = _gutters(r, node, axis, m) + _rules(m, std, off, size, axis) + _lines(m, off, size, axis)
-        cuts = [c for c in cuts if c.score >= MAYBE]
-        cuts += _seams(mc, off, size, axis)
+        cuts = [c for c in _seam_bounded(m, cuts + _seams(mc, off, size, axis), off, min_panel) if c.score >= MAYBE]
         cuts = [c for c in cuts if c.start - off >= min_panel and off + size - c.end >= min_panel]
         # one candidate per place (a seam is also each edge of a rule or line; the background band of a panel
         # beside a gutter is one too): the best, a separator (both edges straight) before a panel's own
@@ -466,11 +473,67 @@ def _candidates(r: _Raster, node) -> list[Cut]:
         for c in cuts:
             if not any(c.extent[0] <= k.extent[1] + 3 and k.extent[0] <= c.extent[1] + 3 for k in kept):
                 kept.append(c)
+        kept = _label_gutters(r, node, axis, kept, min_panel)
         # two parallel borders closer than a panel: the two edges of an object (a ruler, a strip), no border
         band = {c for c in kept for o in kept if o is not c and THIN < _gap(o, c) < min_panel
                 and o.score >= min(ACCEPT, c.score)}
         kept = [c for c in kept if c not in band]
         out += kept
+    return out
+
+
+def _label_gutters(r: "_Raster", node, axis: int, cuts: list[Cut], min_panel: float) -> list[Cut]:
+    """Two parallel borders closer than a panel with a strip of paper between them (>= LABEL_WHITE of its pixels
+    white: a panel letter or a short label printed under a panel, in the gutter) are one gutter, from the first's
+    start to the second's end, scored by the stronger (the strip adds paper, not doubt); otherwise they would be taken for the two edges of an
+    object and both dropped."""
+    cuts = sorted(cuts, key=lambda c: c.extent[0])
+    share = None
+    off = node[0] if axis == 0 else node[1]
+    out: list[Cut] = []
+    for c in cuts:
+        prev = out[-1] if out else None
+        if prev is not None and prev.kind != "seam" and c.kind != "seam" and THIN < _gap(prev, c) < min_panel:
+            if share is None:
+                share = r.white_share(node, axis)
+            strip = share[prev.extent[1] - off: c.extent[0] - off]
+            if len(strip) and float(strip.mean()) >= LABEL_WHITE:
+                out[-1] = Cut(axis, prev.extent[0], c.extent[1], "gutter", max(prev.score, c.score))
+                continue
+        out.append(c)
+    return out
+
+
+def _seam_bounded(m, cuts: list[Cut], off: int, min_panel: float) -> list[Cut]:
+    """``cuts`` and the separators that pairs of seams make: a band of one colour found by ``_rules`` or
+    ``_gutters`` with a seam of score >= EDGE_STRAIGHT at each edge; or two such seams, closer than a panel,
+    with a band of one colour between them (its grey levels within UNIFORM_TOL) that differs from both sides
+    by RULE_CONTRAST, in EDGE_STRAIGHT of the blocks. Either is a gutter or a drawn line whose edges a scan has
+    blurred over 2-3 px, beyond what ``_edge_support`` calls sharp but not beyond a seam's step through one
+    resampled pixel (a 150 dpi scan of a 2x2 grid with a 3 pt gutter: seams of 0.98 and 1.0 on its two edges;
+    without this, the pair would be dropped as the two edges of an object). Scored by the weaker seam."""
+    seams = sorted((c for c in cuts if c.kind == "seam" and c.score >= EDGE_STRAIGHT), key=lambda c: c.start)
+    size = m.shape[1]
+    out = []
+    for c in cuts:  # a band of one colour already found (``_rules``, ``_gutters``), a seam at each of its edges
+        if c.kind in ("gutter", "rule"):
+            lo, hi = c.extent
+            before = [s.score for s in seams if abs(s.start - lo) <= SEAM_SLACK]
+            after = [s.score for s in seams if abs(s.start - hi) <= SEAM_SLACK]
+            if before and after and hi - lo > SEAM_SLACK:
+                c = Cut(c.axis, lo, hi, c.kind, max(c.score, min(max(before), max(after))))
+        out.append(c)
+    for s1, s2 in zip(seams, seams[1:]):
+        a, b = s1.start - off, s2.start - off  # the band: [a + 2, b - 1), off the seams' blended pixels
+        if not (2 * SEAM_SLACK <= b - a < min_panel) or a - SEAM_SLACK < 0 or b + SEAM_SLACK >= size:
+            continue
+        band = m[:, a + SEAM_SLACK: b - SEAM_SLACK + 1]
+        colour = band.mean(axis=1)
+        even = band.max(axis=1) - band.min(axis=1) <= UNIFORM_TOL
+        apart = ((np.abs(m[:, a - SEAM_SLACK] - colour) > RULE_CONTRAST)
+                 & (np.abs(m[:, b + SEAM_SLACK] - colour) > RULE_CONTRAST))
+        if float((even & apart).mean()) >= EDGE_STRAIGHT:
+            out.append(Cut(s1.axis, s1.start, s2.start, "rule", min(s1.score, s2.score)))
     return out
 
 
@@ -639,8 +702,15 @@ def _glyph(crop: np.ndarray):
     s = min(crop.shape)
     if s < 12:
         return None
-    best = None
-    for fg in (crop >= 200, crop <= 60):
+    found = []
+    # near-white or near-black; and, for a glyph a scan has blurred (its strokes mid-grey where they are thin,
+    # so a fixed threshold keeps only the stem of a "B"), either side of the middle of the crop's range
+    lo, hi = np.percentile(crop, (2, 98))
+    mid = (float(lo) + float(hi)) / 2
+    masks = [(crop >= 200, False), (crop <= 60, True)]
+    if hi - lo >= GLYPH_RANGE:
+        masks += [(crop <= mid, True), (crop > mid, False)]
+    for fg, dark in masks:
         n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
@@ -659,11 +729,20 @@ def _glyph(crop: np.ndarray):
             spread = float(np.percentile(around, 75) - np.percentile(around, 25))
             if contrast < 80 or spread > 0.5 * contrast:
                 continue
-            score = contrast - spread
-            if best is None or score > best[0]:
-                glyph = np.where(lab[y: y + h, x: x + w] == i, 0, 255).astype(np.uint8)
-                best = (score, glyph, (x, y, w, h))
-    return None if best is None else best[1:]
+            glyph = np.where(lab[y: y + h, x: x + w] == i, 0, 255).astype(np.uint8)
+            found.append((contrast - spread, glyph, (x, y, w, h), dark))
+    # a box around a letter (a white box on a dark photo) is a blob too: the letter inside it is the glyph; a
+    # blob inside one of its own shade is a piece of it (the stem of a blurred "B" at a stricter threshold)
+    keep = [f for f in found
+            if not any(o is not f and ((o[3] != f[3] and _holds(f[2], o[2])) or (o[3] == f[3] and _holds(o[2], f[2])))
+                       for o in found)]
+    best = max(keep, key=lambda f: f[0], default=None)
+    return None if best is None else best[1:3]
+
+
+def _holds(a, b) -> bool:
+    """Does box ``a`` (x, y, w, h) hold box ``b`` inside it, with a margin on every side?"""
+    return a[0] < b[0] and a[1] < b[1] and b[0] + b[2] < a[0] + a[2] and b[1] + b[3] < a[1] + a[3]
 
 
 def _corner_boxes(box, s):
@@ -738,7 +817,7 @@ def _letters_confirm(letters: list[str | None], expected: list[str]) -> bool:
 
 
 def split_compound(img: np.ndarray, n_named: int | None = None, letters: list[str] | None = None,
-                   ocr: bool = True, min_panel_frac: float = MIN_PANEL_FRAC) -> PanelSplit:
+                   ocr: bool = True, min_panel_frac: float = MIN_PANEL_FRAC, max_scale: float = 1.0) -> PanelSplit:
     """Panels of a compound raster (RGB or grey uint8).
 
     ``n_named``: the number of panels its caption names. With it, the raster is cut into exactly that many
@@ -746,8 +825,9 @@ def split_compound(img: np.ndarray, n_named: int | None = None, letters: list[st
     in the panels' corners when ``ocr``), and otherwise kept whole with reason PANELS_UNSPLIT. Without it
     (None), every ACCEPTed border is cut. ``letters``: the caption's panel letters, in order, to check what OCR
     reads against. A raster that needs more than MAX_NODES boxes measured (a table or chart full of straight
-    lines) is left whole."""
-    r = _Raster(img, min_panel_frac)
+    lines) is left whole. ``max_scale``: the raster is measured on a copy at most this scale (a scan, at the
+    resolution where its blur is about a pixel); boxes are given at full size."""
+    r = _Raster(img, min_panel_frac, max_scale)
     whole = [(0, 0, r.full_shape[1], r.full_shape[0])]
     root = (0, 0, r.w, r.h)
     memo: dict = {}

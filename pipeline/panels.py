@@ -106,14 +106,20 @@ def split_by_gutters(img) -> list[tuple[int, int, int, int]]:
     return split_compound(img).boxes
 
 
-def split_for_caption(img, caption: str, settings: AlignSettings | None = None) -> PanelSplit:
+def split_for_caption(img, caption: str, settings: AlignSettings | None = None,
+                      scan_px_per_pt: float | None = None) -> PanelSplit:
     """The raster cut into exactly the panels ``caption`` names, when the pixels support that many; otherwise
     the whole raster with reason PANELS_UNSPLIT (a photograph is never cut on a guess). Panel letters are read
-    in the panels' corners (tesseract, one call) only when a border is doubtful (``panel_letters_ocr``)."""
+    in the panels' corners (tesseract, one call) only when a border is doubtful (``panel_letters_ocr``).
+    ``scan_px_per_pt``: the raster is a scan at this many pixels per point; it is measured at no more than
+    ``scan_panel_dpi``."""
     settings = settings or AlignSettings()
     letters = named_panels(caption)
+    max_scale = 1.0
+    if scan_px_per_pt:
+        max_scale = min(1.0, settings.scan_panel_dpi / 72.0 / scan_px_per_pt)
     return split_compound(img, len(letters), letters, ocr=settings.panel_letters_ocr,
-                          min_panel_frac=settings.panel_min_frac)
+                          min_panel_frac=settings.panel_min_frac, max_scale=max_scale)
 
 
 def split_region(png: bytes, bbox, kind: str, caption: str,
@@ -124,10 +130,11 @@ def split_region(png: bytes, bbox, kind: str, caption: str,
     from pipeline.extract.images import make_region, png_to_numpy
 
     img = png_to_numpy(png)
-    split = split_for_caption(img, caption, settings)
+    x0, y0, x1, y1 = bbox
+    scan = img.shape[1] / (x1 - x0) if kind == "scan_region" and x1 > x0 else None
+    split = split_for_caption(img, caption, settings, scan)
     if not split.split:
         return None, split.reason
-    x0, y0, x1, y1 = bbox
     sx, sy = (x1 - x0) / img.shape[1], (y1 - y0) / img.shape[0]
     return [
         make_region(img[by0:by1, bx0:bx1], (x0 + bx0 * sx, y0 + by0 * sy, x0 + bx1 * sx, y0 + by1 * sy), kind,

@@ -17,6 +17,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class ExtractSettings(BaseModel):
     render_dpi: int = Field(150, description="dpi at which scanned pages are rendered for OCR and region finding")
+    scan_max_dpi: int = Field(
+        300,
+        description="a scan stored at a finer resolution than render_dpi is read at its own resolution, up to this "
+        "(OCR of small print on a 300 dpi scan resampled to 150 dpi loses labels and whole lines; above about 300 "
+        "dpi tesseract gains little and costs more)",
+    )
     min_text_chars: int = Field(
         20, description="a page whose text layer has fewer characters than this is treated as scanned"
     )
@@ -131,6 +137,12 @@ class AlignSettings(BaseModel):
         0.3, description="minimum horizontal overlap (fraction of the narrower box) for caption and image"
     )
     max_regions_per_caption: int = Field(8, description="most image regions one caption can own")
+    beside_slack_pt: float = Field(
+        6.0, ge=0,
+        description="a caption set beside an image may reach this far (PDF points) above its top or below its "
+        "bottom and still stand beside it alone: its first line's ascenders sit over the image's top edge, and a "
+        "region found on a scan may be a few points short of the printed picture",
+    )
     max_panel_gap_pt: float = Field(
         14.0,
         description="largest white gap between two images of one row or grid (PDF points; panel letters printed "
@@ -141,6 +153,12 @@ class AlignSettings(BaseModel):
         0.15, gt=0, lt=0.5,
         description="splitting a compound raster into the panels its caption names (pipeline.panel_split): a panel "
         "is at least this fraction of the raster's width and height (and 16 px)",
+    )
+    scan_panel_dpi: float = Field(
+        150.0, gt=0,
+        description="a scanned region is split into panels on a copy at most this fine (dpi): a scan blurs an edge "
+        "over about half a point, which the border tests (a step within 1-2 px) see as one step at 150 dpi but "
+        "not at 300-400 dpi, where a drawn line or gutter between two panels reads as out of focus",
     )
     panel_letters_ocr: bool = Field(
         True,

@@ -222,18 +222,21 @@ def caption_lines(
         if stops(line):
             return lines
         lines.append(line)
-    last = block
-    for nxt in following:
-        height = max(1.0, last.lines[-1].bbox[3] - last.lines[-1].bbox[1])
-        gap = nxt.bbox[1] - last.bbox[3]
-        same_column = nxt.bbox[0] < last.bbox[2] and nxt.bbox[2] > last.bbox[0]
-        if not same_column or gap < -2 or gap > GAP_LINES * height:
-            break
+    rest = list(following)
+    while True:
+        # the nearest block under the caption's last line, in its column (not merely the next block in reading
+        # order: OCR may run the caption's first line into the paragraph above it, a block of another column)
+        end = lines[-1].bbox
+        height = max(1.0, end[3] - end[1])
+        under = [b for b in rest if b.bbox[0] < end[2] and b.bbox[2] > end[0]
+                 and -2 <= b.bbox[1] - end[3] <= GAP_LINES * height]
+        if not under:
+            return lines
+        nxt = min(under, key=lambda b: b.bbox[1])
+        rest.remove(nxt)
         if starts_caption(nxt.lines[0].text):
-            break
+            return lines
         for line in nxt.lines:  # (its first line starts no caption: checked above)
             if stops(line):
                 return lines
             lines.append(line)
-        last = nxt
-    return lines

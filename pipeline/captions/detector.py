@@ -13,6 +13,7 @@ from schemas import Caption, Page
 from schemas.settings import CaptionSettings
 
 LABEL_GAP_LH = 0.8  # a gap over a line this many of its heights tall sets it apart from the line above
+INDENT_LH = 2.0  # a line above that starts more than this many line heights to the right is not its paragraph
 
 
 def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[Caption]:
@@ -46,11 +47,14 @@ def find_captions(page: Page, settings: CaptionSettings | None = None) -> list[C
             if not m:
                 continue
             # a label inside a block only starts a caption on a line that follows a full stop, or a gap (OCR
-            # blocks run a paragraph and a label centred under it together)
+            # blocks run a paragraph and a label centred under it together), or a line that starts well to its
+            # right (beyond a paragraph's indent: not running text of its column, e.g. a drawing's call-outs)
             if li > 0 and id(block.lines[li - 1]) not in consumed:
                 prev = block.lines[li - 1]
                 gap = line.bbox[1] - prev.bbox[3]
-                if not prev.text.rstrip().endswith((".", ":")) and gap <= LABEL_GAP_LH * (line.bbox[3] - line.bbox[1]):
+                lh = line.bbox[3] - line.bbox[1]
+                if (not prev.text.rstrip().endswith((".", ":")) and gap <= LABEL_GAP_LH * lh
+                        and prev.bbox[0] <= line.bbox[0] + INDENT_LH * lh):
                     continue
             lines = caption_lines(block, li, blocks[bi + 1 :], starts, label_end=label_end)
             consumed.update(id(ln) for ln in lines)

@@ -29,7 +29,7 @@ from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, Te
 from schemas.document import ImagePlacement
 from schemas.settings import CaptionSettings, ExtractSettings
 
-VERSION = "20"
+VERSION = "21"
 CHUNKS_PER_CORE = 2  # born-digital pages are cut into about this many chunks per core ...
 DIGITAL_CHUNK_MIN = 4  # ... of at least this many pages ...
 DIGITAL_CHUNK_MAX = 64  # ... and at most this many
@@ -270,10 +270,24 @@ def quiet_page_pdf(doc: pymupdf.Document, number: int) -> bytes:
         return page_pdf(doc, number)
 
 
+def scan_dpi(info: PageInfo, settings: ExtractSettings) -> int:
+    """The dpi a scanned page is read at: its scan's own resolution (the finest image covering most of the page,
+    pixels over inches, whichever way it is turned), kept between ``render_dpi`` and ``scan_max_dpi``; a page
+    without such an image (a drawn or text-only page with no usable text layer) at ``render_dpi``."""
+    area = info.width * info.height
+    native = 0.0
+    for p in info.placements:
+        w, h = p.bbox[2] - p.bbox[0], p.bbox[3] - p.bbox[1]
+        if w > 0 and h > 0 and w * h >= settings.full_page_image_frac * area:
+            native = max(native, max(p.width, p.height) / (max(w, h) / 72.0))
+    return int(min(max(settings.render_dpi, round(native)), max(settings.render_dpi, settings.scan_max_dpi)))
+
+
 def scanned_page(page: pymupdf.Page, info: PageInfo, settings: ExtractSettings,
                  label_words: tuple[str, ...] | None = None) -> Page:
-    """Render a page without a usable text layer (or a full-page scan) and find its words and figures."""
-    arr = pixmap_to_numpy(page.get_pixmap(dpi=settings.render_dpi, alpha=False))
+    """Render a page without a usable text layer (or a full-page scan) at its scan's resolution (``scan_dpi``)
+    and find its words and figures."""
+    arr = pixmap_to_numpy(page.get_pixmap(dpi=scan_dpi(info, settings), alpha=False))
     blocks = text_blocks(page) if info.has_text_layer else None  # a searchable scan keeps its text
     if blocks and page.rotation:  # its boxes are unrotated; the OCR page is turned as the reader sees it
         blocks = turned_blocks(blocks, page.rotation_matrix)

@@ -92,9 +92,11 @@ def test_scanned_floor_opens_the_pdf_afresh_for_each_timed_run(tmp_path):
     make_large_book(pdf, 2, seed=3, scanned=True)
     pool = bench.BenchPool(1)  # runs its jobs here, so this process's documents can be seen
     bench._FLOOR_DOCS.clear()
-    bench.floor_scanned(pdf, [1, 2], Settings(), pool)
+    _digital, scanned = bench.page_kinds(pdf, Settings())
+    assert [n for n, _dpi in scanned] == [1, 2]
+    bench.floor_scanned(pdf, scanned, Settings(), pool)
     (first,) = bench._FLOOR_DOCS.values()
-    bench.floor_scanned(pdf, [1, 2], Settings(), pool)
+    bench.floor_scanned(pdf, scanned, Settings(), pool)
     (second,) = bench._FLOOR_DOCS.values()
     assert second is not first and first.is_closed
     second.close()

@@ -183,6 +183,21 @@ def test_images_each_with_a_caption_of_their_own_stay_apart():
     assert owners(align_page(two, caps, 1, lines=[])) == {"Fig. 1.8": [0, 1], "Fig. 1.7": [2], "Fig. 1.9": [3]}
 
 
+def test_a_caption_over_the_upper_image_and_one_beside_the_lower_make_two_figures():
+    # the seed-2 scan: "Fig 17-3" over a wide photograph, 11 pt under it a second figure whose caption is set
+    # beside it on the right; once they were one grid of two panels under "Fig 17-3"
+    stacked = [region((80, 114, 367, 224)), region((46, 235, 272, 406))]
+    caps = [caption((48, 69, 389, 111), "Fig 17-3"), caption((283, 240, 395, 381), "FIG. 17-4")]
+    assert owners(align_page(stacked, caps, 1, lines=[])) == {"Fig 17-3": [0], "FIG. 17-4": [1]}
+    # a beside caption whose first line starts a little above the image's top (a scan's region found short)
+    stacked = [region((47, 372, 308, 539)), region((48, 550, 259, 692))]
+    caps = [caption((319, 369, 481, 449), "Fig 1-2"), caption((48, 698, 258, 727), "FIG. 1.1A")]
+    assert owners(align_page(stacked, caps, 1, lines=[])) == {"Fig 1-2": [0], "FIG. 1.1A": [1]}
+    # with no caption beside the lower one, the two are one figure under the caption above (a grid column)
+    caps = [caption((48, 330, 258, 366), "Fig 1-3")]
+    assert owners(align_page(stacked, caps, 1, lines=[])) == {"Fig 1-3": [0, 1]}
+
+
 # ---------------------------------------------------------------- captions beside a figure, in the margin
 
 

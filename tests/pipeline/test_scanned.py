@@ -402,3 +402,32 @@ def test_a_figure_with_its_caption_beside_it_is_not_joined_to_the_figure_below()
     assert len(boxes) == 2, boxes
     assert boxes[0][3] < 240 and boxes[1][1] > 240
     assert sorted(c.label for c in find_captions(scanned)) == ["Fig. 6.2", "Plate 5.4"]
+
+
+def test_a_scan_is_read_at_its_own_resolution_within_bounds():
+    # OCR of small print on a 300 dpi scan resampled to 150 dpi loses labels and lines: a scan is rendered at
+    # its own resolution, no coarser than render_dpi and no finer than scan_max_dpi
+    import pymupdf
+
+    from pipeline.extract import scan_dpi
+    from pipeline.ingest import ingest
+    from schemas.settings import ExtractSettings
+
+    def book_at(dpi: int, turned: bool = False) -> bytes:
+        doc = pymupdf.open()
+        page = doc.new_page(width=144, height=216)  # a 2 x 3 inch page keeps the pixmaps small
+        w, h = 2 * dpi, 3 * dpi
+        if turned:
+            w, h = h, w
+        pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, w, h), False)
+        pix.set_rect(pix.irect, (235,))
+        page.insert_image(page.rect, pixmap=pix, rotate=90 if turned else 0)
+        return doc.tobytes()
+
+    settings = ExtractSettings()
+    for dpi, want in ((100, 150), (200, 200), (300, 300), (400, 300)):
+        book = ingest(book_at(dpi), "scan.pdf", settings)
+        assert book.pages[0].full_page_image and scan_dpi(book.pages[0], settings) == want
+    book = ingest(book_at(300, turned=True), "scan.pdf", settings)  # stored sideways, drawn upright
+    assert scan_dpi(book.pages[0], settings) == 300
+    assert scan_dpi(book.pages[0], settings.model_copy(update={"scan_max_dpi": 150})) == 150
