@@ -128,3 +128,13 @@ def test_flat_cost_times_the_last_pages_at_the_end_and_moved_to_the_front(tmp_pa
     for k in ("ours_s_per_page_front", "ours_s_per_page_end", "floor_s_per_page_front", "floor_s_per_page_end",
               "ours_end_over_front", "floor_end_over_front"):
         assert f[k] > 0, k
+
+
+def test_a_mixed_books_target_weighs_each_kinds_target_by_its_floor_time():
+    # a born-digital textbook with one image-only page: its floor is mostly PyMuPDF time, so the born-digital
+    # target (3x) applies to that part and the scanned one (1.5x) to the tesseract part
+    book = {"kind": "mixed", "pages": 624, "ours": {"seconds": 3.6, "cpu_util": 0.8},
+            "floor": {"seconds": 1.3, "cpu_util": 0.5, "digital_s": 1.2, "scanned_s": 0.1}}
+    k = bench._sum_kind([book], "mixed", None)
+    assert k["target"] == round((3.0 * 1.2 + 1.5 * 0.1) / 1.3, 2) and k["met"]
+    assert bench._sum_kind([dict(book, floor=dict(book["floor"], digital_s=0.1, scanned_s=1.2))], "mixed", None)["target"] < 1.7
