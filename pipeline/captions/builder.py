@@ -10,6 +10,8 @@ from schemas import TextBlock, TextLine
 
 HYPHEN_END = re.compile(r"(\w)[-‐]$")
 GAP_LINES = 0.9  # a vertical gap larger than this many line heights ends the caption
+OVERLAP_LINES = 0.5  # a block under a caption line may reach up into it by this many line heights (the taller
+# of the two: OCR boxes take in the next line's ascenders and this one's descenders)
 SIZE_TOLERANCE = 0.6  # points: a line whose font size differs more than this is another block
 
 # Credit lines: a caption often ends with where its picture comes from, printed under the legend in a smaller
@@ -229,7 +231,8 @@ def caption_lines(
         end = lines[-1].bbox
         height = max(1.0, end[3] - end[1])
         under = [b for b in rest if b.bbox[0] < end[2] and b.bbox[2] > end[0]
-                 and -2 <= b.bbox[1] - end[3] <= GAP_LINES * height]
+                 and -OVERLAP_LINES * max(height, b.lines[0].bbox[3] - b.lines[0].bbox[1]) <= b.bbox[1] - end[3]
+                 <= GAP_LINES * height]
         if not under:
             return lines
         nxt = min(under, key=lambda b: b.bbox[1])

@@ -31,7 +31,9 @@ DIGITISH = str.maketrans({"l": "1", "I": "1", "|": "1", "i": "1", "O": "0", "o":
 ARABIC = re.compile(r"^\d{1,3}(?:[.\-–—]\d{1,3}){0,3}[A-Za-z]?$")
 ROMAN_READ = re.compile(r"^[IVXLClI|]{1,7}$")  # "II" read as "Il", "Ill", "|l"
 PUNCT_END = re.compile(r"[.,:;—–-]+$")
-GLUED = re.compile(r"[.,:;]*[—–]\D.*$")  # a dash and the caption's first word, read as one with the number
+# a dash and the caption's first word, read as one with the number (an em or en dash, or either read as a
+# hyphen before a capital: "21.5B-Tinea"; a hyphen before a digit is the number's own, "5-3")
+GLUED = re.compile(r"[.,:;]*(?:[—–]\D|-(?=[A-Z])).*$")
 
 
 def _cost(a: str, b: str) -> float:

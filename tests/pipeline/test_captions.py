@@ -533,3 +533,13 @@ def test_a_caption_goes_on_into_the_block_under_it_even_when_reading_order_puts_
     below = _blk([_ln(272, 560, 480, "presence of excoriation is a useful clue to its", 9)])
     (cap,) = find_captions(_ocr(_page([para, below, rest])))
     assert cap.text == "Fig 1-2 - Urticaria, biopsy from the neck (female, 39 years). Interface change."
+
+
+def test_a_label_on_its_own_ocr_line_takes_the_block_whose_box_reaches_up_into_it():
+    # a 1-bit scan: "Plate 4" alone (its box 547-553), the body's first line boxed from 550 (its ascenders)
+    head = _blk([_ln(114, 547, 136, "Plate 4", 5)])
+    body = _blk([_ln(114, 550, 393, "Psoriasis on the extensor surfaces. (a) Clinical view showing", 9),
+                 _ln(115, 561, 394, "erythema on the upper back. (b) Histology (H&E, x40).", 9)])
+    (cap,) = find_captions(_ocr(_page([head, body])))
+    assert cap.text == ("Plate 4 Psoriasis on the extensor surfaces. (a) Clinical view showing erythema on the upper "
+                        "back. (b) Histology (H&E, x40).")

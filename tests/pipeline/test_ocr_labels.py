@@ -62,3 +62,12 @@ def test_repair_uses_the_configured_label_words():
     words = _line(["Schene", "4", "Pathway"])
     assert repair_labels(words, WORDS)[0].text == "Schene"
     assert repair_labels(words, WORDS + ("Scheme",))[0].text == "Scheme"
+
+
+def test_a_dash_read_as_a_hyphen_glued_to_the_first_word_after_the_number():
+    # "FIG. 21.5B—Tinea" in small capitals on a 1-bit scan: "Fic. 21.5B-Tinea"; a hyphen before a digit stays
+    # part of the number ("5-3")
+    assert figure_number("21.5B-Tinea") == "21.5B-Tinea"
+    assert figure_number("5-3-Erythema") == "5-3-Erythema"
+    assert figure_number("5-3") == "5-3"
+    assert figure_number("21-bullae") is None
