@@ -77,10 +77,11 @@ def report(result) -> str:
 # ProcessPool): ingest.ingest + extract.extract_book(mapper=<process pool map: spawn, one process per core,
 # OMP_THREAD_LIMIT=1>) + figures.build_records. The floor is the least work any extractor must do: born-digital
 # pages: open, get_text("dict"), every image xref decoded to an RGB Pixmap; scanned pages: render at the dpi
-# ours reads them at (extract.scan_dpi: the scan's own, within bounds) and tesseract image_to_data, in a process pool of the same size. Both run in this process, one after the
-# other, on the same PDFs; pools are started (and their imports done) before timing, and their start-up is
-# reported on its own. Peak memory is measured in a fresh subprocess. A peer (pymupdf4llm, PyMuPDF 2.x
-# layout mode) runs from its own Python environment when one is found.
+# ours reads them at (extract.scan_dpi: the scan's own, within bounds) and tesseract image_to_data, in a
+# process pool of the same size. Both run in this process, one after the other, on the same PDFs; pools are
+# started (and their imports done) before timing, and their start-up is reported on its own. Peak memory is
+# measured in a fresh subprocess. A peer (pymupdf4llm, PyMuPDF 2.x layout mode) runs from its own Python
+# environment when one is found.
 
 DIGITAL_TARGET = 3.0  # ours / floor seconds per page, born-digital
 SCANNED_TARGET = 1.5  # ours / tesseract alone, scanned

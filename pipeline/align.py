@@ -232,7 +232,8 @@ def _stands_by(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
 
 def _beside_only(c: Box, a: Box, b: Box, settings: AlignSettings) -> bool:
     """Caption ``c`` stands beside image ``a`` of a column (left or right, within ``max_gap_pt``, its lines
-    within ``a``'s height, give or take ``beside_slack_pt``) and beside nothing of ``b``: a caption set beside its figure, or in the margin."""
+    within ``a``'s height, give or take ``beside_slack_pt``) and beside nothing of ``b``: a caption set beside
+    its figure, or in the margin."""
     slack = settings.beside_slack_pt
     if not (c[1] >= a[1] - slack and c[3] <= a[3] + slack) or _y_overlap(c, b) > 0:
         return False
@@ -247,14 +248,24 @@ def _own_captions(a: Box, b: Box, captions: list[Caption], settings: AlignSettin
     if _y_overlap(a, b) >= ROW_ALIGN:
         ca = [c for c in captions if _stands_by(c.bbox, a, b, settings)]
         cb = [c for c in captions if _stands_by(c.bbox, b, a, settings)]
-        return bool(ca) and bool(cb) and not set(map(id, ca)) & set(map(id, cb))
+        return _each_its_own(ca, cb)
     up, down = (a, b) if a[1] <= b[1] else (b, a)
     between = down[1] - up[3]
-    over = [c for c in captions if (_x_overlap(c.bbox, up) > 0 and _lined_up(up, c.bbox)
-                                    and -2 <= up[1] - c.bbox[3] < between) or _beside_only(c.bbox, up, down, settings)]
-    under = [c for c in captions if (_x_overlap(c.bbox, down) > 0 and _lined_up(down, c.bbox)
-                                     and -2 <= c.bbox[1] - down[3] < between) or _beside_only(c.bbox, down, up, settings)]
-    return bool(over) and bool(under) and not set(map(id, over)) & set(map(id, under))
+
+    def over(c: Box) -> bool:
+        return _x_overlap(c, up) > 0 and _lined_up(up, c) and -2 <= up[1] - c[3] < between
+
+    def under(c: Box) -> bool:
+        return _x_overlap(c, down) > 0 and _lined_up(down, c) and -2 <= c[1] - down[3] < between
+
+    upper = [c for c in captions if over(c.bbox) or _beside_only(c.bbox, up, down, settings)]
+    lower = [c for c in captions if under(c.bbox) or _beside_only(c.bbox, down, up, settings)]
+    return _each_its_own(upper, lower)
+
+
+def _each_its_own(first: list[Caption], second: list[Caption]) -> bool:
+    """Each image has a caption, and none of them is the other's."""
+    return bool(first) and bool(second) and not set(map(id, first)) & set(map(id, second))
 
 
 def group_regions(

@@ -91,8 +91,14 @@ def page_has_full_page_image(page: pymupdf.Page, settings: ExtractSettings, plac
     """One image covers most of the page. Placements are in the unrotated frame, and so is the page compared
     (a scan turned by /Rotate 90 covers its page as much as an upright one)."""
     frame = page_frame(page)
-    area = frame.width * frame.height
-    return any((p.bbox[2] - p.bbox[0]) * (p.bbox[3] - p.bbox[1]) >= settings.full_page_image_frac * area for p in placements)
+    return bool(page_covering(placements, frame.width * frame.height, settings))
+
+
+def page_covering(placements: list[ImagePlacement], area: float, settings: ExtractSettings) -> list[ImagePlacement]:
+    """The placements that cover at least ``full_page_image_frac`` of a page of ``area`` (square points): the
+    scan of a scanned page."""
+    return [p for p in placements
+            if (p.bbox[2] - p.bbox[0]) * (p.bbox[3] - p.bbox[1]) >= settings.full_page_image_frac * area]
 
 
 def ingest(data: bytes, source_pdf: str, settings: ExtractSettings | None = None) -> Book:

@@ -485,8 +485,8 @@ def _candidates(r: _Raster, node) -> list[Cut]:
 def _label_gutters(r: "_Raster", node, axis: int, cuts: list[Cut], min_panel: float) -> list[Cut]:
     """Two parallel borders closer than a panel with a strip of paper between them (>= LABEL_WHITE of its pixels
     white: a panel letter or a short label printed under a panel, in the gutter) are one gutter, from the first's
-    start to the second's end, scored by the stronger (the strip adds paper, not doubt); otherwise they would be taken for the two edges of an
-    object and both dropped."""
+    start to the second's end, scored by the stronger (the strip adds paper, not doubt); otherwise they would be
+    taken for the two edges of an object and both dropped."""
     cuts = sorted(cuts, key=lambda c: c.extent[0])
     share = None
     off = node[0] if axis == 0 else node[1]

@@ -22,7 +22,7 @@ from pipeline.extract.images import pixmap_to_numpy
 from pipeline.extract.placeholders import placeholder_regions
 from pipeline.extract.scanned import process_scanned_page
 from pipeline.gcpause import gc_paused
-from pipeline.ingest import open_pdf, page_frame
+from pipeline.ingest import open_pdf, page_covering, page_frame
 from pipeline.lines import MAX_PHRASE_GAP, MAX_WORD_GAP, SAME_LINE_OVERLAP, SPACE_GAP, is_phrase
 from pipeline.mupdf_log import capture
 from schemas import Book, ExtractedBook, Page, PageInfo, TextBlock, TextLine, TextSpan
@@ -274,12 +274,8 @@ def scan_dpi(info: PageInfo, settings: ExtractSettings) -> int:
     """The dpi a scanned page is read at: its scan's own resolution (the finest image covering most of the page,
     pixels over inches, whichever way it is turned), kept between ``render_dpi`` and ``scan_max_dpi``; a page
     without such an image (a drawn or text-only page with no usable text layer) at ``render_dpi``."""
-    area = info.width * info.height
-    native = 0.0
-    for p in info.placements:
-        w, h = p.bbox[2] - p.bbox[0], p.bbox[3] - p.bbox[1]
-        if w > 0 and h > 0 and w * h >= settings.full_page_image_frac * area:
-            native = max(native, max(p.width, p.height) / (max(w, h) / 72.0))
+    native = max((max(p.width, p.height) / (max(p.bbox[2] - p.bbox[0], p.bbox[3] - p.bbox[1]) / 72.0)
+                  for p in page_covering(info.placements, info.width * info.height, settings)), default=0.0)
     return int(min(max(settings.render_dpi, round(native)), max(settings.render_dpi, settings.scan_max_dpi)))
 
 
